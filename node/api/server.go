@@ -1,0 +1,262 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// Prefix is the path under which every API route lives.
+const Prefix = "/api/v1/"
+
+// maxJSONBody bounds JSON requests; they carry a capability at most.
+const maxJSONBody = 64 << 10
+
+// NewServer returns the API handler for b. Every request must carry "Authorization: Bearer token";
+// an empty token locks the API entirely.
+func NewServer(b Backend, token string) http.Handler {
+	s := &server{b: b}
+	routes := map[string]http.HandlerFunc{
+		"put":   s.put,
+		"get":   s.get,
+		"stat":  s.stat,
+		"ls":    s.list,
+		"rm":    s.remove,
+		"id":    s.id,
+		"peers": s.peers,
+	}
+	return guard(token, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, ok := routes[strings.TrimPrefix(r.URL.Path, Prefix)]
+		if !ok || !strings.HasPrefix(r.URL.Path, Prefix) {
+			writeJSON(w, http.StatusNotFound, &Error{Code: CodeBadRequest,
+				Message: "unknown API endpoint " + r.URL.Path})
+			return
+		}
+		h(w, r)
+	}))
+}
+
+type server struct{ b Backend }
+
+// capRequest is the body of get, stat and rm.
+type capRequest struct {
+	Cap string `json:"cap"`
+}
+
+func (s *server) put(w http.ResponseWriter, r *http.Request) {
+	if r.ContentLength < 0 {
+		writeJSON(w, http.StatusLengthRequired, &Error{Code: CodeBadRequest,
+			Message: "put needs a Content-Length"})
+		return
+	}
+	q := r.URL.Query()
+	opt := PutOptions{Name: q.Get("name")}
+	var err error
+	if opt.K, err = intParam(q.Get("k"), "k"); err != nil {
+		writeError(w, err)
+		return
+	}
+	if opt.N, err = intParam(q.Get("n"), "n"); err != nil {
+		writeError(w, err)
+		return
+	}
+	res, err := s.b.Put(r.Context(), r.Body, r.ContentLength, opt)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+func intParam(v, name string) (int, error) {
+	if v == "" {
+		return 0, nil
+	}
+	i, err := strconv.Atoi(v)
+	if err != nil || i < 0 {
+		return 0, &Error{Code: CodeBadRequest, Message: "bad " + name + "=" + strconv.Quote(v) + ": want a non-negative integer"}
+	}
+	return i, nil
+}
+
+func (s *server) get(w http.ResponseWriter, r *http.Request) {
+	var req capRequest
+	if !decodeCap(w, r, &req) {
+		return
+	}
+	gw := &getWriter{w: w}
+	err := s.b.Get(r.Context(), req.Cap, gw, gw.start)
+	if !gw.started {
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		gw.start(0)
+	}
+	// Once the status line is out, the only way left to signal failure is to cut the connection:
+	// the client then sees fewer bytes than Content-Length instead of a silently short file.
+	if err != nil || (gw.size >= 0 && gw.written != gw.size) {
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// getWriter sends the response header on start (or on the first Write if the backend skipped
+// start, then without Content-Length) and counts what the backend wrote.
+type getWriter struct {
+	w       http.ResponseWriter
+	started bool
+	size    int64
+	written int64
+}
+
+func (g *getWriter) start(size int64) {
+	if g.started {
+		return
+	}
+	g.started, g.size = true, size
+	h := g.w.Header()
+	h.Set("Content-Type", "application/octet-stream")
+	h.Set("X-Content-Type-Options", "nosniff")
+	if size >= 0 {
+		h.Set("Content-Length", strconv.FormatInt(size, 10))
+	}
+	g.w.WriteHeader(http.StatusOK)
+}
+
+func (g *getWriter) Write(p []byte) (int, error) {
+	if !g.started {
+		g.start(-1)
+	}
+	n, err := g.w.Write(p)
+	g.written += int64(n)
+	return n, err
+}
+
+// Flush pushes buffered bytes to the client, for backends that produce data slowly.
+func (g *getWriter) Flush() {
+	if !g.started {
+		g.start(-1)
+	}
+	http.NewResponseController(g.w).Flush()
+}
+
+func (s *server) stat(w http.ResponseWriter, r *http.Request) {
+	var req capRequest
+	if !decodeCap(w, r, &req) {
+		return
+	}
+	res, err := s.b.Stat(r.Context(), req.Cap)
+	reply(w, res, err)
+}
+
+func (s *server) remove(w http.ResponseWriter, r *http.Request) {
+	var req capRequest
+	if !decodeCap(w, r, &req) {
+		return
+	}
+	res, err := s.b.Remove(r.Context(), req.Cap)
+	reply(w, res, err)
+}
+
+func (s *server) list(w http.ResponseWriter, r *http.Request) {
+	if !decodeEmpty(w, r) {
+		return
+	}
+	res, err := s.b.List(r.Context())
+	if res == nil {
+		res = []ListEntry{} // "[]", not "null", for JSON consumers
+	}
+	reply(w, res, err)
+}
+
+func (s *server) id(w http.ResponseWriter, r *http.Request) {
+	if !decodeEmpty(w, r) {
+		return
+	}
+	res, err := s.b.ID(r.Context())
+	reply(w, res, err)
+}
+
+func (s *server) peers(w http.ResponseWriter, r *http.Request) {
+	if !decodeEmpty(w, r) {
+		return
+	}
+	res, err := s.b.Peers(r.Context())
+	if res == nil {
+		res = []PeerInfo{}
+	}
+	reply(w, res, err)
+}
+
+func reply(w http.ResponseWriter, v any, err error) {
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+// decodeCap reads a capRequest, answering 400 itself when the body is unusable.
+func decodeCap(w http.ResponseWriter, r *http.Request, req *capRequest) bool {
+	if err := decodeJSON(w, r, req, false); err != nil {
+		writeError(w, err)
+		return false
+	}
+	if req.Cap == "" {
+		writeError(w, &Error{Code: CodeBadCap, Message: `request has no "cap"`})
+		return false
+	}
+	return true
+}
+
+// decodeEmpty accepts an empty body or {} for endpoints that take no input.
+func decodeEmpty(w http.ResponseWriter, r *http.Request) bool {
+	if err := decodeJSON(w, r, &struct{}{}, true); err != nil {
+		writeError(w, err)
+		return false
+	}
+	return true
+}
+
+func decodeJSON(w http.ResponseWriter, r *http.Request, v any, emptyOK bool) error {
+	body := http.MaxBytesReader(w, r.Body, maxJSONBody)
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields() // a misspelt field should fail loudly, not be ignored
+	err := dec.Decode(v)
+	if err == nil {
+		err = dec.Decode(&struct{}{})
+		if err == io.EOF {
+			return nil
+		}
+		if err == nil {
+			err = errors.New("more than one JSON value")
+		}
+	} else if err == io.EOF && emptyOK {
+		return nil
+	}
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return &Error{Code: CodeBadRequest, Message: "request body larger than 64 KiB"}
+	}
+	return &Error{Code: CodeBadRequest, Message: "bad JSON request: " + err.Error()}
+}
+
+func writeError(w http.ResponseWriter, err error) {
+	e := toAPIError(err)
+	writeJSON(w, HTTPStatus(e.Code), e)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b, _ = json.Marshal(&Error{Code: CodeInternal, Message: "encode response: " + err.Error()})
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)+1))
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}

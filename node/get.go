@@ -1,0 +1,194 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/cairn-storage/cairn/node/api"
+	"github.com/cairn-storage/cairn/node/codec"
+	"github.com/cairn-storage/cairn/node/manifest"
+	"github.com/cairn-storage/cairn/node/transfer"
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+// getAhead is how many segments are fetched ahead of the one being written. Memory held by a
+// get is about (getAhead+2) x (k shards + one plaintext segment): with 4/8 and 16 MiB segments,
+// ~32 MiB per segment, ~160 MiB at most.
+const getAhead = 3
+
+// parseCap turns a capability string into its parts or a bad_capability error.
+func parseCap(s string) (manifest.Capability, error) {
+	c, err := manifest.ParseCapability(s)
+	if err != nil {
+		return c, coded(api.CodeBadCap, "%v", err)
+	}
+	return c, nil
+}
+
+// Get finds the file's manifest through the DHT, fetches each segment's shards in parallel from
+// their holders (any k suffice; every shard is verified against its CID as it streams in, so a
+// holder that lies is caught and another shard is fetched instead), decodes, decrypts and writes
+// the plaintext to w in order.
+func (n *Node) Get(ctx context.Context, capStr string, w io.Writer, start func(size int64)) error {
+	cp, err := parseCap(capStr)
+	if err != nil {
+		return err
+	}
+	res, err := n.resolve(ctx, cp.Manifest, false)
+	if err != nil {
+		return err
+	}
+	m := res.m
+	if start != nil {
+		start(m.Size)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	p := codec.Params{K: m.K, N: m.N, SegmentSize: int(m.SegmentSize)}
+	decoders := make(chan *codec.Decoder, getAhead+2)
+	for range cap(decoders) {
+		d, err := codec.NewDecoder(p, cp.Key)
+		if err != nil {
+			return err
+		}
+		decoders <- d
+	}
+	g := &getter{n: n, m: m, loc: res.loc, p: p}
+
+	type result struct {
+		plain []byte
+		dec   *codec.Decoder
+		err   error
+	}
+	queue := make(chan chan result, getAhead)
+	go func() {
+		defer close(queue)
+		for i := range m.Segments {
+			ch := make(chan result, 1)
+			select {
+			case queue <- ch:
+			case <-ctx.Done():
+				return
+			}
+			go func() {
+				dec := <-decoders
+				plain, err := g.segment(ctx, i, dec)
+				ch <- result{plain, dec, err}
+			}()
+		}
+	}()
+	var firstErr error
+	for ch := range queue {
+		r := <-ch
+		if firstErr == nil {
+			firstErr = r.err
+			if firstErr == nil {
+				if _, err := w.Write(r.plain); err != nil {
+					firstErr = fmt.Errorf("write output: %w", err)
+				}
+			}
+			if firstErr != nil {
+				cancel()
+			}
+		}
+		decoders <- r.dec
+	}
+	return firstErr
+}
+
+// getter fetches and decodes the segments of one file.
+type getter struct {
+	n        *Node
+	m        *manifest.Manifest
+	loc      *manifest.Locations
+	p        codec.Params
+}
+
+// segment fetches any k shards of segment i, data shards first (no decoding needed when all k
+// arrive), starting another shard whenever one fails, and returns the plaintext.
+func (g *getter) segment(ctx context.Context, i int, dec *codec.Decoder) ([]byte, error) {
+	seg := g.m.Segments[i]
+	k, nShards := g.m.K, g.m.N
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	type outcome struct {
+		idx  int
+		data []byte
+		err  error
+	}
+	results := make(chan outcome, nShards)
+	next := 0
+	launch := func() bool {
+		for next < nShards {
+			idx := next
+			next++
+			holder, ok := g.loc.Holder(i, idx)
+			if !ok {
+				results <- outcome{idx: idx, err: fmt.Errorf("no known holder")}
+				return true
+			}
+			go func() {
+				data, err := g.fetch(ctx, holder, seg, idx)
+				results <- outcome{idx, data, err}
+			}()
+			return true
+		}
+		return false
+	}
+	running := 0
+	for range k {
+		if launch() {
+			running++
+		}
+	}
+	shards := make([][]byte, nShards)
+	got := 0
+	var failures []string
+	for running > 0 && got < k {
+		o := <-results
+		running--
+		if o.err == nil {
+			shards[o.idx] = o.data
+			got++
+			continue
+		}
+		failures = append(failures, fmt.Sprintf("shard %d: %v", o.idx, o.err))
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if launch() {
+			running++
+		}
+	}
+	cancel()
+	if got < k {
+		return nil, coded(api.CodeTooFewShards, "segment %d: only %d of %d shards could be fetched and verified, need %d (%s)", i, got, nShards, k, strings.Join(failures, "; "))
+	}
+	plain, err := dec.Decode(i, len(g.m.Segments), g.m.Size, int(seg.Size), int(seg.ShardSize), shards, nil)
+	if err != nil {
+		return nil, fmt.Errorf("segment %d: %w", i, err)
+	}
+	return plain, nil
+}
+
+// fetch gets one shard, verified, from its holder.
+func (g *getter) fetch(ctx context.Context, holder peer.ID, seg manifest.Segment, idx int) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(g.n.repo.Config.Put.ShardTimeout))
+	defer cancel()
+	c := seg.Shards[idx]
+	data, err := g.n.xfer.GetShard(ctx, holder, c, seg.ShardSize, make([]byte, 0, seg.ShardSize))
+	if errors.Is(err, transfer.ErrCorrupt) {
+		// Later the reputation service records this as a failed transfer against the holder.
+		g.n.log.Warn("holder served corrupt shard; using another", "holder", holder, "cid", c)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("from %s: %w", holder.ShortString(), err)
+	}
+	return data, nil
+}

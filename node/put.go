@@ -1,0 +1,309 @@
+package node
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	mrand "math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/cairn-storage/cairn/dht"
+	"github.com/cairn-storage/cairn/node/api"
+	"github.com/cairn-storage/cairn/node/codec"
+	"github.com/cairn-storage/cairn/node/manifest"
+	"github.com/cairn-storage/cairn/reputation"
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"lukechampine.com/blake3"
+)
+
+// encodeWorkers is how many segments are encoded in parallel while the previous one uploads.
+const encodeWorkers = 2
+
+// shardAttempts bounds how many nodes one shard is offered to before the put fails.
+const shardAttempts = 3
+
+// storedShard remembers where a shard went, so a failed put can take it back.
+type storedShard struct {
+	holder peer.ID
+	cid    cid.Cid
+}
+
+// putJob is the state of one put while it runs.
+type putJob struct {
+	n       *Node
+	p       codec.Params
+	kdel    [32]byte
+	cands   []candidate
+	repCand []reputation.Candidate
+	rng     *mrand.Rand
+	timeout time.Duration
+
+	mu      sync.Mutex
+	failed  map[peer.ID]bool
+	stored  []storedShard
+	holders [][]peer.ID
+	segs    []manifest.Segment
+}
+
+// Put encrypts, erasure-codes and spreads a file over the network, then publishes its manifest
+// on the manifest's stewards. Only then does the file exist: a put that fails midway takes back
+// the shards it placed and publishes nothing, so get and ls never see half a file.
+func (n *Node) Put(ctx context.Context, r io.Reader, size int64, opt api.PutOptions) (*api.PutResult, error) {
+	cfg := n.repo.Config.Put
+	p := codec.Params{K: cfg.K, N: cfg.N, SegmentSize: int(cfg.SegmentSize)}
+	if opt.K != 0 || opt.N != 0 {
+		p.K, p.N = opt.K, opt.N
+	}
+	if err := p.Validate(); err != nil {
+		return nil, coded(api.CodeBadRequest, "%v", err)
+	}
+	if size < 0 {
+		return nil, coded(api.CodeBadRequest, "file size unknown: the API needs Content-Length")
+	}
+	key, err := codec.NewKey()
+	if err != nil {
+		return nil, err
+	}
+	job := &putJob{n: n, p: p, kdel: codec.DeleteKey(key), rng: newRNG(),
+		timeout: time.Duration(cfg.ShardTimeout), failed: map[peer.ID]bool{}}
+
+	// Find enough nodes before reading a byte, so a too-small network stores nothing.
+	job.cands = n.discover(ctx)
+	job.repCand = toReputation(job.cands)
+	firstShard := int64(codec.ShardSize(int(min(size, int64(p.SegmentSize))), p.K))
+	if _, err := reputation.Place(job.repCand, reputation.Rules{N: p.N, ShardSize: firstShard}, job.rng); err != nil {
+		var tf *reputation.TooFewError
+		if errors.As(err, &tf) {
+			return nil, coded(api.CodeTooFewNodes, "too few nodes for k=%d n=%d: %v (each shard of a segment goes to a different node; start more nodes or lower --n)", p.K, p.N, err)
+		}
+		return nil, err
+	}
+
+	err = codec.EncodeStream(ctx, r, size, p, key, encodeWorkers, job.storeSegment)
+	if err == nil {
+		var res *api.PutResult
+		if res, err = job.publish(ctx, key, size, opt.Name); err == nil {
+			return res, nil
+		}
+	}
+	job.rollback()
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("put cancelled: %w", ctx.Err())
+	}
+	return nil, err
+}
+
+func newRNG() *mrand.Rand {
+	var seed [16]byte
+	_, _ = rand.Read(seed[:])
+	return mrand.New(mrand.NewPCG(binary.LittleEndian.Uint64(seed[:8]), binary.LittleEndian.Uint64(seed[8:])))
+}
+
+// storeSegment places the segment's n shards on n distinct nodes and sends them in parallel.
+// A node that fails is excluded for the rest of the put and its shard offered to another.
+func (j *putJob) storeSegment(seg *codec.Segment) error {
+	j.mu.Lock()
+	exclude := j.excluded()
+	idx, err := reputation.Place(j.repCand, reputation.Rules{N: j.p.N, ShardSize: int64(seg.ShardSize), Exclude: exclude}, j.rng)
+	j.mu.Unlock()
+	if err != nil {
+		return coded(api.CodeTooFewNodes, "segment %d: %v", seg.Index, err)
+	}
+	holders := make([]peer.ID, j.p.N)
+	used := map[peer.ID]bool{}
+	for i, ci := range idx {
+		holders[i] = j.cands[ci].id
+		used[holders[i]] = true
+	}
+	errs := make([]error, j.p.N)
+	var wg sync.WaitGroup
+	for i := range holders {
+		wg.Go(func() { errs[i] = j.sendShard(seg, i, holders, used) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.holders = append(j.holders, holders)
+	j.segs = append(j.segs, manifest.Segment{Size: int64(seg.PlainSize), ShardSize: int64(seg.ShardSize), Shards: append([]cid.Cid(nil), seg.CIDs...)})
+	return nil
+}
+
+// sendShard sends shard i to holders[i], moving it to a fresh node if that one fails.
+func (j *putJob) sendShard(seg *codec.Segment, i int, holders []peer.ID, used map[peer.ID]bool) error {
+	c := seg.CIDs[i]
+	dh := codec.DeleteHash(codec.DeleteToken(j.kdel, c))
+	var last error
+	for attempt := 0; attempt < shardAttempts; attempt++ {
+		if attempt > 0 {
+			next, ok := j.replacement(int64(seg.ShardSize), used)
+			if !ok {
+				break
+			}
+			holders[i] = next
+		}
+		ctx, cancel := context.WithTimeout(j.n.ctx, j.timeout)
+		err := j.n.xfer.PutShard(ctx, holders[i], c, seg.Shards[i], dh)
+		cancel()
+		if err == nil {
+			j.mu.Lock()
+			j.stored = append(j.stored, storedShard{holder: holders[i], cid: c})
+			j.mu.Unlock()
+			return nil
+		}
+		last = fmt.Errorf("store shard %d of segment %d on %s: %w", i, seg.Index, holders[i].ShortString(), err)
+		j.n.log.Info("shard store failed, trying another node", "err", last)
+		j.mu.Lock()
+		j.failed[holders[i]] = true
+		j.mu.Unlock()
+	}
+	return coded(api.CodeTooFewNodes, "%v (no other node left to take it)", last)
+}
+
+// replacement picks one more node not yet used in this segment and not failed in this put.
+func (j *putJob) replacement(shardSize int64, used map[peer.ID]bool) (peer.ID, bool) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	ex := j.excluded()
+	for p := range used {
+		ex = append(ex, reputation.NodeID(p))
+	}
+	idx, err := reputation.Place(j.repCand, reputation.Rules{N: 1, ShardSize: shardSize, Exclude: ex}, j.rng)
+	if err != nil {
+		return "", false
+	}
+	p := j.cands[idx[0]].id
+	used[p] = true
+	return p, true
+}
+
+func (j *putJob) excluded() []reputation.NodeID {
+	var ex []reputation.NodeID
+	for p := range j.failed {
+		ex = append(ex, reputation.NodeID(p))
+	}
+	return ex
+}
+
+// publish builds the manifest and signed locations record and hands them to the stewards.
+func (j *putJob) publish(ctx context.Context, key codec.Key, size int64, name string) (*api.PutResult, error) {
+	n := j.n
+	m := &manifest.Manifest{
+		Version: manifest.Version, Size: size, SegmentSize: int64(j.p.SegmentSize),
+		K: j.p.K, N: j.p.N, Cipher: manifest.CipherAES256GCM, Name: name,
+		DeleteHash: codec.DeleteHash(manifestDeleteToken(j.kdel)), Segments: j.segs,
+	}
+	body, err := m.Encode()
+	if err != nil {
+		return nil, fmt.Errorf("encode manifest: %w", err)
+	}
+	mc := manifest.CID(body)
+	loc := manifest.NewLocations(mc, len(j.segs), j.p.N)
+	for s, hs := range j.holders {
+		for i, h := range hs {
+			loc.Set(s, i, h)
+		}
+	}
+	loc.Seq = 1
+	loc.Time = time.Now().Unix()
+	if err := loc.Sign(n.priv); err != nil {
+		return nil, err
+	}
+	locBytes, err := loc.Encode()
+	if err != nil {
+		return nil, err
+	}
+	replicas := n.repo.Config.Put.ManifestReplicas
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	stewards, err := dht.Stewards(sctx, n.dht, dht.Key(mc), replicas)
+	if err != nil {
+		stewards = []peer.ID{n.host.ID()}
+	}
+	var (
+		mu sync.Mutex
+		ok []peer.ID
+		wg sync.WaitGroup
+	)
+	for _, p := range stewards {
+		wg.Go(func() {
+			if err := n.xfer.PutManifest(sctx, p, mc, body, locBytes); err != nil {
+				n.log.Info("steward refused manifest", "peer", p, "err", err)
+				return
+			}
+			mu.Lock()
+			ok = append(ok, p)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	// A manifest on one node is a single point of loss; ask for at least two copies whenever the
+	// network has two nodes.
+	need := min(2, len(stewards))
+	if len(ok) < need {
+		j.stored = append(j.stored, stewardsAsShards(ok, mc)...)
+		return nil, fmt.Errorf("manifest kept by %d of %d stewards, need %d", len(ok), len(stewards), need)
+	}
+	c := manifest.Capability{Manifest: mc, Key: key}
+	if err := n.uploads.add(api.ListEntry{Cap: c.String(), CID: mc.String(), Name: name, Size: size, Created: time.Now().Unix()}); err != nil {
+		n.log.Warn("record upload for ls", "err", err)
+	}
+	return &api.PutResult{Cap: c.String(), CID: mc.String(), Size: size, K: j.p.K, N: j.p.N, Segments: len(j.segs), Stewards: len(ok)}, nil
+}
+
+// stewardsAsShards lets rollback delete manifest copies through the same path as shards.
+func stewardsAsShards(ps []peer.ID, mc cid.Cid) []storedShard {
+	out := make([]storedShard, len(ps))
+	for i, p := range ps {
+		out[i] = storedShard{holder: p, cid: mc}
+	}
+	return out
+}
+
+// manifestDeleteToken is the secret that lets a capability holder remove the manifest.
+func manifestDeleteToken(kdel [32]byte) [32]byte {
+	h := blake3.New(32, kdel[:])
+	h.Write([]byte("cairn v1 manifest delete"))
+	var out [32]byte
+	copy(out[:], h.Sum(nil))
+	return out
+}
+
+// rollback takes back every shard (and manifest copy) a failed put placed. Best effort, bounded:
+// what it cannot reach holds an unreferenced blob that no get or ls can see.
+func (j *putJob) rollback() {
+	j.mu.Lock()
+	stored := append([]storedShard(nil), j.stored...)
+	j.mu.Unlock()
+	if len(stored) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(j.n.ctx, 30*time.Second)
+	defer cancel()
+	sem := make(chan struct{}, 16)
+	var wg sync.WaitGroup
+	mtok := manifestDeleteToken(j.kdel)
+	for _, s := range stored {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			var err error
+			if s.cid.Type() == cid.Raw {
+				err = j.n.xfer.DeleteShard(ctx, s.holder, s.cid, codec.DeleteToken(j.kdel, s.cid))
+			} else {
+				err = j.n.xfer.DeleteManifest(ctx, s.holder, s.cid, mtok)
+			}
+			if err != nil {
+				j.n.log.Info("rollback: could not take back", "cid", s.cid, "holder", s.holder, "err", err)
+			}
+		})
+	}
+	wg.Wait()
+}

@@ -1,0 +1,29 @@
+package store
+
+import (
+	"encoding/hex"
+	"path/filepath"
+
+	"github.com/ipfs/go-cid"
+	"github.com/multiformats/go-multihash"
+)
+
+// digestOf returns the BLAKE3-256 digest (bao root) a CID commits to.
+func digestOf(c cid.Cid) ([32]byte, error) {
+	var d [32]byte
+	if !c.Defined() {
+		return d, ErrBadCID
+	}
+	dm, err := multihash.Decode(c.Hash())
+	if err != nil || dm.Code != multihash.BLAKE3 || len(dm.Digest) != 32 {
+		return d, ErrBadCID
+	}
+	copy(d[:], dm.Digest)
+	return d, nil
+}
+
+// blobPath is where c's data file lives. Its fan-out directory may not exist
+// yet; Put creates it via fanoutDir.
+func (s *Store) blobPath(c cid.Cid, digest [32]byte) string {
+	return filepath.Join(s.blobDir, hex.EncodeToString(digest[:1]), c.String())
+}
