@@ -27,3 +27,12 @@ func digestOf(c cid.Cid) ([32]byte, error) {
 func (s *Store) blobPath(c cid.Cid, digest [32]byte) string {
 	return filepath.Join(s.blobDir, hex.EncodeToString(digest[:1]), c.String())
 }
+
+// BlobPath is where c's data file lives on disk, for operators and fault-injection tests.
+func (s *Store) BlobPath(c cid.Cid) (string, error) {
+	d, err := digestOf(c)
+	if err != nil {
+		return "", err
+	}
+	return s.blobPath(c, d), nil
+}

@@ -1,0 +1,267 @@
+package node_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cairn-storage/cairn/node"
+	"github.com/cairn-storage/cairn/node/api"
+	"github.com/cairn-storage/cairn/node/manifest"
+	"github.com/cairn-storage/cairn/node/testnet"
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+func ctxT(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func byID(net *testnet.Net, id string) *node.Node {
+	for _, n := range net.Nodes {
+		if n.Host().ID().String() == id {
+			return n
+		}
+	}
+	return nil
+}
+
+// holdersOf returns the distinct holders of a file, as stat reports them.
+func holdersOf(t *testing.T, n *node.Node, capStr string) (*api.StatResult, []string) {
+	t.Helper()
+	st, err := n.Stat(ctxT(t), capStr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range st.Segments {
+		for _, sh := range s.Shards {
+			if !seen[sh.Holder] {
+				seen[sh.Holder] = true
+				out = append(out, sh.Holder)
+			}
+		}
+	}
+	return st, out
+}
+
+func totalUsed(net *testnet.Net) int64 {
+	var sum int64
+	for _, n := range net.Nodes {
+		sum += n.Store().Used()
+	}
+	return sum
+}
+
+func TestGetSurvivesLossOfNMinusKHolders(t *testing.T) {
+	net := testnet.Start(t, 8, nil)
+	ctx := ctxT(t)
+	data := randomBytes(2<<20+7, 2)
+	// n = 6 of 8 nodes, k = 3: any 3 holders of a segment suffice.
+	res, err := net.Nodes[0].Put(ctx, bytes.NewReader(data), int64(len(data)), api.PutOptions{K: 3, N: 6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Kill n-k = 3 nodes that hold shards but are not the getter, keeping the manifest
+	// reachable (stewards are several), then get from a survivor.
+	getter := net.Nodes[7]
+	_, holders := holdersOf(t, getter, res.Cap)
+	killed := 0
+	for _, h := range holders {
+		n := byID(net, h)
+		if n == getter || killed == 3 {
+			continue
+		}
+		n.Close()
+		killed++
+	}
+	if killed != 3 {
+		t.Fatalf("killed %d holders, want 3", killed)
+	}
+	var out bytes.Buffer
+	if err := getter.Get(ctx, res.Cap, &out, nil); err != nil {
+		t.Fatalf("get after losing n-k holders: %v", err)
+	}
+	if !bytes.Equal(out.Bytes(), data) {
+		t.Fatal("bytes differ after losing n-k holders")
+	}
+}
+
+func TestTooFewShardsLeft(t *testing.T) {
+	net := testnet.Start(t, 5, nil)
+	ctx := ctxT(t)
+	data := randomBytes(100_000, 3)
+	res, err := net.Nodes[0].Put(ctx, bytes.NewReader(data), int64(len(data)), api.PutOptions{K: 2, N: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every node holds one shard; destroy the shards (not the nodes, so the manifest stays
+	// findable) on n-k+1 = 4 of them.
+	st, _ := holdersOf(t, net.Nodes[0], res.Cap)
+	for i, sh := range st.Segments[0].Shards[:4] {
+		n := byID(net, sh.Holder)
+		c, _ := cid.Decode(sh.CID)
+		p, err := n.Store().BlobPath(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Truncate(p, 1); err != nil {
+			t.Fatalf("shard %d: %v", i, err)
+		}
+	}
+	err = net.Nodes[1].Get(ctx, res.Cap, io.Discard, nil)
+	if code := apiCode(err); code != api.CodeTooFewShards {
+		t.Fatalf("get with 1 of 5 shards left: err %v (code %q), want %s", err, code, api.CodeTooFewShards)
+	}
+}
+
+func TestCorruptHolderIsDetectedAndSkipped(t *testing.T) {
+	net := testnet.Start(t, 5, nil)
+	ctx := ctxT(t)
+	data := randomBytes(2<<20+99, 4)
+	res, err := net.Nodes[0].Put(ctx, bytes.NewReader(data), int64(len(data)), api.PutOptions{K: 2, N: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Flip a byte in the middle of data shard 0 of every segment on its holder's disk: the
+	// holder serves it as stored. Without verification the ciphertext would be wrong and the
+	// get would fail authentication; with it, the shard is rejected and another one used.
+	st, _ := holdersOf(t, net.Nodes[0], res.Cap)
+	for _, seg := range st.Segments {
+		sh := seg.Shards[0]
+		c, _ := cid.Decode(sh.CID)
+		p, _ := byID(net, sh.Holder).Store().BlobPath(c)
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b[len(b)/2] ^= 0xff
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, getter := range []*node.Node{net.Nodes[0], net.Nodes[4]} {
+		var out bytes.Buffer
+		if err := getter.Get(ctx, res.Cap, &out, nil); err != nil {
+			t.Fatalf("get with a corrupt holder: %v", err)
+		}
+		if !bytes.Equal(out.Bytes(), data) {
+			t.Fatal("bytes differ with a corrupt holder")
+		}
+	}
+}
+
+func TestTooFewNodesStoresNothing(t *testing.T) {
+	net := testnet.Start(t, 3, nil)
+	ctx := ctxT(t)
+	data := randomBytes(50_000, 5)
+	_, err := net.Nodes[0].Put(ctx, bytes.NewReader(data), int64(len(data)), api.PutOptions{K: 2, N: 4})
+	if code := apiCode(err); code != api.CodeTooFewNodes || !strings.Contains(err.Error(), "have 3") {
+		t.Fatalf("put on 3 nodes with n=4: %v (code %q)", err, code)
+	}
+	if u := totalUsed(net); u != 0 {
+		t.Fatalf("a refused put left %d bytes stored", u)
+	}
+}
+
+// failingReader delivers some bytes and then fails, like a client that disconnects mid-upload.
+type failingReader struct {
+	r     io.Reader
+	after int
+}
+
+func (f *failingReader) Read(p []byte) (int, error) {
+	if f.after <= 0 {
+		return 0, errors.New("client went away")
+	}
+	if len(p) > f.after {
+		p = p[:f.after]
+	}
+	n, err := f.r.Read(p)
+	f.after -= n
+	return n, err
+}
+
+func TestFailedPutLeavesNothing(t *testing.T) {
+	net := testnet.Start(t, 5, nil)
+	ctx := ctxT(t)
+	data := randomBytes(4<<20, 6)
+	// The reader fails in the third segment: two segments' shards are already placed.
+	r := &failingReader{r: bytes.NewReader(data), after: 2<<20 + 1000}
+	if _, err := net.Nodes[0].Put(ctx, r, int64(len(data)), api.PutOptions{K: 2, N: 4}); err == nil {
+		t.Fatal("put with a failing reader succeeded")
+	}
+	if u := totalUsed(net); u != 0 {
+		t.Fatalf("failed put left %d bytes on holders", u)
+	}
+	list, err := net.Nodes[0].List(ctx)
+	if err != nil || len(list) != 0 {
+		t.Fatalf("ls after failed put: %v %v", list, err)
+	}
+}
+
+func TestCapabilityErrors(t *testing.T) {
+	net := testnet.Start(t, 2, nil)
+	ctx := ctxT(t)
+	for _, bad := range []string{"", "hello", "cairn:r:notacid:abc", "cairn:w:x:y"} {
+		err := net.Nodes[0].Get(ctx, bad, io.Discard, nil)
+		if apiCode(err) != api.CodeBadCap {
+			t.Errorf("get %q: %v, want %s", bad, err, api.CodeBadCap)
+		}
+	}
+	// Well formed but unknown: a manifest nobody stores.
+	unknown := manifest.Capability{Manifest: manifest.CID([]byte("no such manifest"))}
+	err := net.Nodes[1].Get(ctx, unknown.String(), io.Discard, nil)
+	if apiCode(err) != api.CodeNotFound {
+		t.Fatalf("unknown capability: %v, want %s", err, api.CodeNotFound)
+	}
+}
+
+func TestRemoveDeletesShardsAndManifest(t *testing.T) {
+	net := testnet.Start(t, 5, nil)
+	ctx := ctxT(t)
+	data := randomBytes(1<<20+5, 7)
+	res, err := net.Nodes[0].Put(ctx, bytes.NewReader(data), int64(len(data)), api.PutOptions{K: 2, N: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if list, _ := net.Nodes[0].List(ctx); len(list) != 1 || list[0].Cap != res.Cap {
+		t.Fatalf("ls after put: %+v", list)
+	}
+	rm, err := net.Nodes[2].Remove(ctx, res.Cap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rm.ShardsDeleted != 2*4 || rm.ShardsFailed != 0 || rm.ManifestCopies < 2 {
+		t.Fatalf("rm: %+v", rm)
+	}
+	if u := totalUsed(net); u != 0 {
+		t.Fatalf("%d bytes left after rm", u)
+	}
+	if err := net.Nodes[3].Get(ctx, res.Cap, io.Discard, nil); apiCode(err) != api.CodeNotFound {
+		t.Fatalf("get after rm: %v", err)
+	}
+}
+
+func TestPeersAndID(t *testing.T) {
+	net := testnet.Start(t, 3, nil)
+	id, err := net.Nodes[0].ID(ctxT(t))
+	if err != nil || id.PeerID != net.Nodes[0].Host().ID().String() || len(id.Addresses) == 0 {
+		t.Fatalf("id: %+v %v", id, err)
+	}
+	if _, err := peer.Decode(id.PeerID); err != nil {
+		t.Fatal(err)
+	}
+	ps, err := net.Nodes[0].Peers(ctxT(t))
+	if err != nil || len(ps) != 2 {
+		t.Fatalf("peers: %+v %v", ps, err)
+	}
+}
