@@ -103,10 +103,10 @@ func (n *Node) Get(ctx context.Context, capStr string, w io.Writer, start func(s
 
 // getter fetches and decodes the segments of one file.
 type getter struct {
-	n        *Node
-	m        *manifest.Manifest
-	loc      *manifest.Locations
-	p        codec.Params
+	n   *Node
+	m   *manifest.Manifest
+	loc *manifest.Locations
+	p   codec.Params
 }
 
 // segment fetches any k shards of segment i, data shards first (no decoding needed when all k
