@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cairn-storage/cairn/node/api"
@@ -62,8 +63,15 @@ func (n *Node) Get(ctx context.Context, capStr string, w io.Writer, start func(s
 
 	type result struct {
 		plain []byte
+		buf   []byte
 		dec   *codec.Decoder
 		err   error
+	}
+	// Segment buffers are recycled: each holds the k data shards side by side, which is also
+	// where the segment is decrypted in place, so a get allocates a bounded set once.
+	bufs := make(chan []byte, cap(decoders))
+	for range cap(bufs) {
+		bufs <- nil
 	}
 	queue := make(chan chan result, getAhead)
 	go func() {
@@ -76,9 +84,9 @@ func (n *Node) Get(ctx context.Context, capStr string, w io.Writer, start func(s
 				return
 			}
 			go func() {
-				dec := <-decoders
-				plain, err := g.segment(ctx, i, dec)
-				ch <- result{plain, dec, err}
+				dec, buf := <-decoders, <-bufs
+				plain, buf, err := g.segment(ctx, i, dec, buf)
+				ch <- result{plain, buf, dec, err}
 			}()
 		}
 	}()
@@ -97,6 +105,7 @@ func (n *Node) Get(ctx context.Context, capStr string, w io.Writer, start func(s
 			}
 		}
 		decoders <- r.dec
+		bufs <- r.buf
 	}
 	return firstErr
 }
@@ -111,10 +120,17 @@ type getter struct {
 
 // segment fetches any k shards of segment i, data shards first (no decoding needed when all k
 // arrive), starting another shard whenever one fails, and returns the plaintext.
-func (g *getter) segment(ctx context.Context, i int, dec *codec.Decoder) ([]byte, error) {
+func (g *getter) segment(ctx context.Context, i int, dec *codec.Decoder, buf []byte) (plain, _ []byte, _ error) {
 	seg := g.m.Segments[i]
 	k, nShards := g.m.K, g.m.N
+	ss := int(seg.ShardSize)
+	if cap(buf) < k*ss {
+		buf = make([]byte, k*ss)
+	}
 	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	// Every fetch must have stopped writing into buf before it is decoded or reused.
+	defer wg.Wait()
 	defer cancel()
 
 	type outcome struct {
@@ -133,10 +149,16 @@ func (g *getter) segment(ctx context.Context, i int, dec *codec.Decoder) ([]byte
 				results <- outcome{idx: idx, err: fmt.Errorf("no known holder")}
 				return true
 			}
-			go func() {
-				data, err := g.fetch(ctx, holder, seg, idx)
+			var dst []byte
+			if idx < k {
+				dst = buf[idx*ss : idx*ss : (idx+1)*ss]
+			} else {
+				dst = make([]byte, 0, ss) // parity: the rare path, not worth pooling
+			}
+			wg.Go(func() {
+				data, err := g.fetch(ctx, holder, seg, idx, dst)
 				results <- outcome{idx, data, err}
-			}()
+			})
 			return true
 		}
 		return false
@@ -160,29 +182,30 @@ func (g *getter) segment(ctx context.Context, i int, dec *codec.Decoder) ([]byte
 		}
 		failures = append(failures, fmt.Sprintf("shard %d: %v", o.idx, o.err))
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			return nil, buf, ctx.Err()
 		}
 		if launch() {
 			running++
 		}
 	}
 	cancel()
+	wg.Wait()
 	if got < k {
-		return nil, coded(api.CodeTooFewShards, "segment %d: only %d of %d shards could be fetched and verified, need %d (%s)", i, got, nShards, k, strings.Join(failures, "; "))
+		return nil, buf, coded(api.CodeTooFewShards, "segment %d: only %d of %d shards could be fetched and verified, need %d (%s)", i, got, nShards, k, strings.Join(failures, "; "))
 	}
-	plain, err := dec.Decode(i, len(g.m.Segments), g.m.Size, int(seg.Size), int(seg.ShardSize), shards, nil)
+	plain, err := dec.Decode(i, len(g.m.Segments), g.m.Size, int(seg.Size), ss, shards, buf[:0])
 	if err != nil {
-		return nil, fmt.Errorf("segment %d: %w", i, err)
+		return nil, buf, fmt.Errorf("segment %d: %w", i, err)
 	}
-	return plain, nil
+	return plain, buf, nil
 }
 
 // fetch gets one shard, verified, from its holder.
-func (g *getter) fetch(ctx context.Context, holder peer.ID, seg manifest.Segment, idx int) ([]byte, error) {
+func (g *getter) fetch(ctx context.Context, holder peer.ID, seg manifest.Segment, idx int, dst []byte) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(g.n.repo.Config.Put.ShardTimeout))
 	defer cancel()
 	c := seg.Shards[idx]
-	data, err := g.n.xfer.GetShard(ctx, holder, c, seg.ShardSize, make([]byte, 0, seg.ShardSize))
+	data, err := g.n.xfer.GetShard(ctx, holder, c, seg.ShardSize, dst)
 	if errors.Is(err, transfer.ErrCorrupt) {
 		// Later the reputation service records this as a failed transfer against the holder.
 		g.n.log.Warn("holder served corrupt shard; using another", "holder", holder, "cid", c)

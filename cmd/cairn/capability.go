@@ -7,7 +7,8 @@ import (
 	"github.com/cairn-storage/cairn/node/manifest"
 )
 
-const capPrefix = "cairn:r:"
+// capPrefix is what every capability kind starts with; the parser explains a wrong kind.
+const capPrefix = "cairn:"
 
 // errNotCap and the parser's errors never echo the argument: a mistaken paste may be a secret.
 var errNotCap = errors.New("not a Cairn capability (capabilities look like cairn:r:<cid>:<key>, as printed by 'cairn put')")

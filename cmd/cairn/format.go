@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -46,4 +47,13 @@ func unixTime(sec int64) string {
 		return "-"
 	}
 	return time.Unix(sec, 0).Format("2006-01-02 15:04")
+}
+
+// oneLine squeezes a possibly multi-line error into a table cell.
+func oneLine(s string, max int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > max {
+		s = string(r[:max-1]) + "…"
+	}
+	return s
 }

@@ -398,3 +398,58 @@ func TestServeAbortsStuckRequests(t *testing.T) {
 		t.Fatal("Serve did not return")
 	}
 }
+
+func TestGetStreamingEdgeCases(t *testing.T) {
+	fb := newFake()
+	_, c := newTestServer(t, fb)
+	ctx := context.Background()
+	cases := []struct {
+		name    string
+		hook    func(w io.Writer, start func(int64)) error
+		want    string // expected output; "" with wantErr
+		wantErr string // expected *Error code, "-" for any non-API error
+	}{
+		{"error after start, before data", func(w io.Writer, start func(int64)) error {
+			start(100)
+			return codedErr{CodeTooFewShards, "segment 0: 1 of 2 shards"}
+		}, "", CodeTooFewShards},
+		{"no start, data", func(w io.Writer, start func(int64)) error {
+			w.Write([]byte("hello"))
+			return nil
+		}, "hello", ""},
+		{"no start, data, error", func(w io.Writer, start func(int64)) error {
+			w.Write([]byte("hello"))
+			w.(http.Flusher).Flush()
+			return errors.New("boom")
+		}, "", "-"},
+		{"no start, no data", func(w io.Writer, start func(int64)) error { return nil }, "", ""},
+		{"start 0", func(w io.Writer, start func(int64)) error { start(0); return nil }, "", ""},
+		{"start, short success", func(w io.Writer, start func(int64)) error {
+			start(10)
+			w.Write([]byte("12345"))
+			return nil
+		}, "", "-"},
+		{"write more than announced", func(w io.Writer, start func(int64)) error {
+			start(2)
+			_, err := w.Write([]byte("12345"))
+			return err
+		}, "", "-"},
+	}
+	for _, tc := range cases {
+		fb.set(func() { fb.getHook = tc.hook })
+		var out bytes.Buffer
+		err := c.Get(ctx, "cairn:r:x", &out, nil)
+		switch tc.wantErr {
+		case "":
+			if err != nil || out.String() != tc.want {
+				t.Errorf("%s: got %q, %v; want %q", tc.name, out.String(), err, tc.want)
+			}
+		case "-":
+			if err == nil {
+				t.Errorf("%s: succeeded with %q", tc.name, out.String())
+			}
+		default:
+			wantCode(t, err, tc.wantErr)
+		}
+	}
+}

@@ -257,6 +257,9 @@ func (c *Client) do(req *http.Request) (*http.Response, error) {
 	if errors.Is(err, syscall.ECONNREFUSED) {
 		return nil, notRunning(c.repo, c.base)
 	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) {
+		return nil, fmt.Errorf("the daemon at %s closed the connection without answering (did it stop or crash? see its log): %w", c.base, err)
+	}
 	return nil, fmt.Errorf("cairn daemon API at %s: %w", c.base, err)
 }
 

@@ -10,7 +10,7 @@ import (
 func (e *Error) APICode() string { return e.Code }
 
 // ErrDaemonNotRunning is wrapped by client errors that mean nobody is listening at the API address.
-var ErrDaemonNotRunning = errors.New("cairn daemon is not running")
+var ErrDaemonNotRunning = errors.New("daemon is not running")
 
 // HTTPStatus is the status the server sends for an error code.
 func HTTPStatus(code string) int {

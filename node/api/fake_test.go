@@ -29,6 +29,8 @@ type fakeBackend struct {
 	getCutAfter int64
 	getCutErr   error
 	statErr     error
+	// getHook, if set, replaces Get entirely.
+	getHook func(w io.Writer, start func(int64)) error
 }
 
 func newFake() *fakeBackend {
@@ -68,8 +70,11 @@ func (f *fakeBackend) set(fn func()) {
 func (f *fakeBackend) Get(ctx context.Context, capability string, w io.Writer, start func(int64)) error {
 	f.mu.Lock()
 	b, ok := f.files[capability]
-	getErr, cutAfter, cutErr := f.getErr, f.getCutAfter, f.getCutErr
+	getErr, cutAfter, cutErr, hook := f.getErr, f.getCutAfter, f.getCutErr, f.getHook
 	f.mu.Unlock()
+	if hook != nil {
+		return hook(w, start)
+	}
 	if getErr != nil {
 		return getErr
 	}

@@ -87,14 +87,15 @@ func (s *server) get(w http.ResponseWriter, r *http.Request) {
 	if !decodeCap(w, r, &req) {
 		return
 	}
-	gw := &getWriter{w: w}
+	gw := &getWriter{w: w, size: -1}
 	err := s.b.Get(r.Context(), req.Cap, gw, gw.start)
 	if !gw.started {
 		if err != nil {
-			writeError(w, err)
+			writeError(w, err) // nothing sent yet: the client gets the real cause
 			return
 		}
-		gw.start(0)
+		gw.start(0) // no start and no data: an empty file
+		gw.begin()
 	}
 	// Once the status line is out, the only way left to signal failure is to cut the connection:
 	// the client then sees fewer bytes than Content-Length instead of a silently short file.
@@ -103,32 +104,41 @@ func (s *server) get(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// getWriter sends the response header on start (or on the first Write if the backend skipped
-// start, then without Content-Length) and counts what the backend wrote.
+// getWriter holds the response header back until the first byte, so an error found after
+// start but before any data (say, a first segment without k shards) still reaches the client
+// as a JSON error. start only records the size for Content-Length.
 type getWriter struct {
 	w       http.ResponseWriter
+	sized   bool
 	started bool
-	size    int64
+	size    int64 // -1 until start: then the response goes out without Content-Length
 	written int64
 }
 
 func (g *getWriter) start(size int64) {
-	if g.started {
-		return
+	if !g.sized && !g.started {
+		g.sized, g.size = true, size
 	}
-	g.started, g.size = true, size
+}
+
+// begin sends the success header.
+func (g *getWriter) begin() {
+	g.started = true
 	h := g.w.Header()
 	h.Set("Content-Type", "application/octet-stream")
 	h.Set("X-Content-Type-Options", "nosniff")
-	if size >= 0 {
-		h.Set("Content-Length", strconv.FormatInt(size, 10))
+	if g.size >= 0 {
+		h.Set("Content-Length", strconv.FormatInt(g.size, 10))
 	}
 	g.w.WriteHeader(http.StatusOK)
 }
 
 func (g *getWriter) Write(p []byte) (int, error) {
 	if !g.started {
-		g.start(-1)
+		if len(p) == 0 {
+			return 0, nil
+		}
+		g.begin()
 	}
 	n, err := g.w.Write(p)
 	g.written += int64(n)
@@ -137,10 +147,9 @@ func (g *getWriter) Write(p []byte) (int, error) {
 
 // Flush pushes buffered bytes to the client, for backends that produce data slowly.
 func (g *getWriter) Flush() {
-	if !g.started {
-		g.start(-1)
+	if g.started {
+		http.NewResponseController(g.w).Flush()
 	}
-	http.NewResponseController(g.w).Flush()
 }
 
 func (s *server) stat(w http.ResponseWriter, r *http.Request) {
