@@ -111,7 +111,7 @@ type getWriter struct {
 	w       http.ResponseWriter
 	sized   bool
 	started bool
-	size    int64 // -1 until start: then the response goes out without Content-Length
+	size    int64 // -1 if start was never called: the response then has no Content-Length
 	written int64
 }
 
