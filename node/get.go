@@ -180,7 +180,7 @@ func (g *getter) segment(ctx context.Context, i int, dec *codec.Decoder, buf []b
 			got++
 			continue
 		}
-		failures = append(failures, fmt.Sprintf("shard %d: %v", o.idx, o.err))
+		failures = append(failures, fmt.Sprintf("shard %d: %s", o.idx, brief(o.err)))
 		if ctx.Err() != nil {
 			return nil, buf, ctx.Err()
 		}
@@ -211,7 +211,7 @@ func (g *getter) fetch(ctx context.Context, holder peer.ID, seg manifest.Segment
 		g.n.log.Warn("holder served corrupt shard; using another", "holder", holder, "cid", c)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("from %s: %w", holder.ShortString(), err)
+		return nil, err
 	}
 	return data, nil
 }

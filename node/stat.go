@@ -64,7 +64,7 @@ func (n *Node) Stat(ctx context.Context, capStr string) (*api.StatResult, error)
 				st := &out.Segments[r.seg].Shards[r.shard]
 				switch {
 				case err != nil:
-					st.Error = err.Error()
+					st.Error = brief(err)
 				case has[i]:
 					st.Answers = true
 				default:
