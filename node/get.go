@@ -21,6 +21,10 @@ import (
 // ~32 MiB per segment, ~160 MiB at most.
 const getAhead = 3
 
+// segmentBuffers recycles get's segment buffers across gets, so a busy node does not allocate
+// and page in fresh memory for every file it serves.
+var segmentBuffers sync.Pool
+
 // parseCap turns a capability string into its parts or a bad_capability error.
 func parseCap(s string) (manifest.Capability, error) {
 	c, err := manifest.ParseCapability(s)
@@ -71,8 +75,17 @@ func (n *Node) Get(ctx context.Context, capStr string, w io.Writer, start func(s
 	// where the segment is decrypted in place, so a get allocates a bounded set once.
 	bufs := make(chan []byte, cap(decoders))
 	for range cap(bufs) {
-		bufs <- nil
+		b, _ := segmentBuffers.Get().([]byte)
+		bufs <- b
 	}
+	defer func() {
+		// Every segment goroutine has handed its buffer back once the queue is drained.
+		for range cap(bufs) {
+			if b := <-bufs; b != nil {
+				segmentBuffers.Put(b) //nolint:staticcheck // a slice header is fine here
+			}
+		}
+	}()
 	queue := make(chan chan result, getAhead)
 	go func() {
 		defer close(queue)
@@ -151,7 +164,9 @@ func (g *getter) segment(ctx context.Context, i int, dec *codec.Decoder, buf []b
 			}
 			var dst []byte
 			if idx < k {
-				dst = buf[idx*ss : idx*ss : (idx+1)*ss]
+				// Capacity runs to the end of buf so the decoder sees the data shards as one
+				// contiguous ciphertext; the verifier never writes more than ss bytes.
+				dst = buf[idx*ss : idx*ss]
 			} else {
 				dst = make([]byte, 0, ss) // parity: the rare path, not worth pooling
 			}

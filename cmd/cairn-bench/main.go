@@ -34,6 +34,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -86,14 +87,11 @@ func run() int {
 	defer cancel(nil)
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	var gotSignal syscall.Signal
+	var gotSignal atomic.Int32
 	go func() {
-		s, ok := <-sigs
-		if !ok {
-			return
-		}
+		s := <-sigs
 		if ss, ok := s.(syscall.Signal); ok {
-			gotSignal = ss
+			gotSignal.Store(int32(ss))
 		}
 		fmt.Fprintf(os.Stderr, "\ncairn-bench: %v: stopping (again to quit at once, without cleanup)\n", s)
 		signal.Reset(os.Interrupt, syscall.SIGTERM)
@@ -112,8 +110,8 @@ func run() int {
 			err = fmt.Errorf("%w (%v)", cause, err)
 		}
 		fmt.Fprintf(os.Stderr, "cairn-bench: FAIL: %v\n", err)
-		if gotSignal != 0 {
-			return exitSignalBase + int(gotSignal)
+		if sig := gotSignal.Load(); sig != 0 {
+			return exitSignalBase + int(sig)
 		}
 		return exitFailure
 	}
@@ -473,6 +471,7 @@ func (b *bench) prepareBinary(ctx context.Context, m *machine) error {
 		}
 		b.logf("built in %.1f s", time.Since(t).Seconds())
 		m.CairnBuilt = true
+		m.CairnRev = gitRevision(ctx, cmd.Dir) // used when the build was not VCS-stamped
 	}
 	m.CairnBinary = b.exe
 	if bi, err := buildinfo.ReadFile(b.exe); err == nil {
@@ -492,9 +491,24 @@ func (b *bench) prepareBinary(ctx context.Context, m *machine) error {
 		if rev != "" && modified == "true" {
 			rev += "+dirty"
 		}
-		m.CairnRev = rev
+		if rev != "" {
+			m.CairnRev = rev
+		}
 	}
 	return nil
+}
+
+// gitRevision describes the source tree's commit, "+dirty" if tracked files changed; "" if unknown.
+func gitRevision(ctx context.Context, dir string) string {
+	out, err := exec.CommandContext(ctx, "git", "-C", dir, "rev-parse", "--short=12", "HEAD").Output()
+	if err != nil {
+		return ""
+	}
+	rev := strings.TrimSpace(string(out))
+	if st, err := exec.CommandContext(ctx, "git", "-C", dir, "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(bytes.TrimSpace(st)) > 0 {
+		rev += "+dirty"
+	}
+	return rev
 }
 
 // writeInput writes -size bytes of ChaCha8 output in chunks, hashing as it goes.
@@ -541,21 +555,22 @@ func (b *bench) startDevnet(ctx context.Context) error {
 		args = append(args, "--n", strconv.Itoa(o.n))
 	}
 	logPath := filepath.Join(b.work, "devnet.log")
-	logf, err := os.Create(logPath)
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_TRUNC|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
 	}
-	defer logf.Close() // the child has its own descriptor
 	cmd := exec.Command(b.exe, args...)
 	cmd.Stderr = logf
 	cmd.SysProcAttr = sysProcAttr()
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
+		logf.Close()
 		return err
 	}
 	b.logf("starting devnet: cairn %s", strings.Join(args, " "))
 	t := time.Now()
 	if err := cmd.Start(); err != nil {
+		logf.Close()
 		return fmt.Errorf("start devnet: %w", err)
 	}
 	dn := &devnetProc{cmd: cmd, ready: make(chan struct{}), exited: make(chan struct{}), logPath: logPath}
@@ -573,6 +588,7 @@ func (b *bench) startDevnet(ctx context.Context) error {
 		}
 		io.Copy(io.Discard, stdout)
 		dn.waitErr = cmd.Wait() // only after the pipe is drained
+		logf.Close()
 		close(dn.exited)
 	}()
 	timer := time.NewTimer(readyTimeout)
@@ -852,7 +868,9 @@ func (b *bench) killLeftoverDaemons() {
 	for _, pid := range left {
 		if ours(pid) {
 			b.logf("killing leftover daemon pid %d", pid)
-			syscall.Kill(pid, syscall.SIGKILL)
+			if p, err := os.FindProcess(pid); err == nil {
+				p.Kill()
+			}
 		}
 	}
 }
@@ -910,15 +928,13 @@ func daemonSummary(nodes []nodeMem, up, down int) daemonReport {
 	d := daemonReport{Nodes: nodes, HolderHWMMax: -1, IdleRSSMax: -1}
 	var hwm, idle []float64
 	for _, n := range nodes {
-		switch n.Node {
-		case up:
+		if n.Node == up {
 			d.Uploader = n
-			if up != down {
-				continue
-			}
-			fallthrough
-		case down:
+		}
+		if n.Node == down {
 			d.Downloader = n
+		}
+		if n.Node == up || n.Node == down {
 			continue
 		}
 		d.HolderCount++
@@ -968,8 +984,8 @@ func printHuman(w io.Writer, r *result) {
 		fmt.Fprintf(w, " (%s)", m.CairnBinary)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "  network   %d-node loopback devnet, k=%d n=%d, %d segments; put on node-%d, get on node-%d\n",
-		s.Nodes, s.K, s.N, s.Segments, s.Uploader, s.Downloader)
+	fmt.Fprintf(w, "  network   %d-node loopback devnet, k=%d n=%d, %s; put on node-%d, get on node-%d\n",
+		s.Nodes, s.K, s.N, plural(s.Segments, "segment"), s.Uploader, s.Downloader)
 	fmt.Fprintf(w, "  file      %d bytes (%s), ChaCha8 seed %d, sha256 %s\n", s.SizeBytes, humanBytes(s.SizeBytes), s.Seed, s.InputSHA)
 	fmt.Fprintf(w, "  units     MB/s = 10^6 bytes / wall-clock seconds of the CLI process; RSS in MiB (2^20 bytes)\n\n")
 
@@ -990,7 +1006,7 @@ func printHuman(w io.Writer, r *result) {
 	tw.Flush()
 
 	d := r.Daemons
-	fmt.Fprintf(w, "\n  daemon peak RSS (VmHWM after all %d runs, MiB)\n", len(r.Runs))
+	fmt.Fprintf(w, "\n  daemon peak RSS (VmHWM after %s, MiB)\n", plural(len(r.Runs), "run"))
 	fmt.Fprintf(w, "    uploader    node-%-3d %8s\n", d.Uploader.Node, kibNum(d.Uploader.HWMKiB))
 	fmt.Fprintf(w, "    downloader  node-%-3d %8s\n", d.Downloader.Node, kibNum(d.Downloader.HWMKiB))
 	if d.HolderCount > 0 {
@@ -1003,6 +1019,13 @@ func printHuman(w io.Writer, r *result) {
 	for _, warn := range r.Warnings {
 		fmt.Fprintf(w, "  warning   %s\n", warn)
 	}
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }
 
 func okStr(ok bool) string {
