@@ -66,6 +66,7 @@ type options struct {
 	json    bool
 	timeout time.Duration
 	seed    uint64
+	note    string // why k/n were chosen for the user
 }
 
 func main() {
@@ -95,7 +96,14 @@ func run() int {
 		}
 		fmt.Fprintf(os.Stderr, "\ncairn-bench: %v: stopping (again to quit at once, without cleanup)\n", s)
 		signal.Reset(os.Interrupt, syscall.SIGTERM)
-		cancel(fmt.Errorf("interrupted by %v", s))
+		name := s.String()
+		switch s {
+		case os.Interrupt:
+			name = "SIGINT"
+		case syscall.SIGTERM:
+			name = "SIGTERM"
+		}
+		cancel(fmt.Errorf("interrupted by %s", name))
 	}()
 	ctx, cancelTimeout := context.WithTimeoutCause(ctx, opts.timeout,
 		fmt.Errorf("timed out after %s (raise -timeout)", opts.timeout))
@@ -163,10 +171,18 @@ func parseFlags() (options, error) {
 	}
 	o.size = size
 	def := config.Default().Put
+	if o.k == 0 && o.n == 0 && o.nodes < def.N && o.nodes >= 3 {
+		// A small network cannot take the default n shards per segment: keep about the default
+		// redundancy ratio with n = nodes, so a quick "-nodes 5" run works without -k/-n.
+		// k stays >= 2: with k=1 every parity shard equals the data shard, which puts reject
+		// ("shard 1 duplicates shard 0").
+		o.n, o.k = o.nodes, max(2, o.nodes*def.K/def.N)
+		o.note = fmt.Sprintf("-nodes %d < default n=%d: using k=%d n=%d (pass -k/-n to choose)", o.nodes, def.N, o.k, o.n)
+	}
 	k, n := cmpOr(o.k, def.K), cmpOr(o.n, def.N)
 	switch {
-	case o.nodes < 1 || o.nodes > 250:
-		return o, fmt.Errorf("-nodes %d: must be between 1 and 250", o.nodes)
+	case o.nodes < 2 || o.nodes > 250:
+		return o, fmt.Errorf("-nodes %d: must be between 2 and 250 (each segment needs n >= 2 distinct nodes)", o.nodes)
 	case o.runs < 1:
 		return o, fmt.Errorf("-runs %d: must be at least 1", o.runs)
 	case o.size < 1:
@@ -232,10 +248,13 @@ type result struct {
 	Runs       []runResult  `json:"runs"`
 	Summary    summary      `json:"summary"`
 	Daemons    daemonReport `json:"daemons"`
+	Notes      []string     `json:"notes,omitempty"`
 	Warnings   []string     `json:"warnings,omitempty"`
 	TotalSecs  float64      `json:"total_seconds"`
 	SetupSecs  float64      `json:"setup_seconds"`
-	devnetRoot string
+	DevnetRoot string       `json:"devnet_root"`
+	WorkDir    string       `json:"work_dir"`
+	Kept       bool         `json:"kept"` // -keep: both dirs are still there
 }
 
 type machine struct {
@@ -350,6 +369,10 @@ func (b *bench) run(ctx context.Context) (*result, error) {
 		Units: "MB = 10^6 bytes; MB/s = size / wall-clock seconds of the CLI process; RSS in KiB (JSON) or MiB (table)",
 	}
 	res.Machine = describeMachine()
+	if o.note != "" {
+		res.Notes = append(res.Notes, o.note)
+		b.logf("%s", o.note)
+	}
 
 	var err error
 	if b.work, err = os.MkdirTemp("", "cairn-bench-"); err != nil {
@@ -358,7 +381,7 @@ func (b *bench) run(ctx context.Context) (*result, error) {
 	if err := b.prepareRoot(); err != nil {
 		return nil, err
 	}
-	res.devnetRoot = b.root
+	res.DevnetRoot, res.WorkDir, res.Kept = b.root, b.work, b.opts.keep
 	b.logf("work dir %s, devnet root %s", b.work, b.root)
 
 	if err := b.prepareBinary(ctx, &res.Machine); err != nil {
@@ -368,10 +391,7 @@ func (b *bench) run(ctx context.Context) (*result, error) {
 		return nil, err
 	}
 
-	up, down := 1, min(o.nodes/2+2, o.nodes)
-	if down == up {
-		res.Warnings = append(res.Warnings, "only one node: the downloader is the uploader")
-	}
+	up, down := 1, min(o.nodes/2+2, o.nodes) // never the uploader: nodes >= 2
 	res.Setup = setup{
 		Nodes: o.nodes, SizeBytes: o.size, Runs: o.runs, Seed: o.seed,
 		InputSHA: hex.EncodeToString(b.inputHash), Uploader: up, Downloader: down,
@@ -633,7 +653,7 @@ func (b *bench) oneRun(ctx context.Context, i, up, down int, out string, s *setu
 
 	p, err := b.cairn(ctx, up, "put", "--json", b.input)
 	if err != nil {
-		return r, b.cliError("put", up, p, err)
+		return r, b.cliError(ctx, "put", up, p, err)
 	}
 	var put struct {
 		Cap      string `json:"cap"`
@@ -664,7 +684,7 @@ func (b *bench) oneRun(ctx context.Context, i, up, down int, out string, s *setu
 	os.Remove(out)
 	g, err := b.cairn(ctx, down, "get", put.Cap, "-o", out)
 	if err != nil {
-		return r, b.cliError("get", down, g, err)
+		return r, b.cliError(ctx, "get", down, g, err)
 	}
 	r.GetSeconds = g.wall.Seconds()
 	r.GetMBps = size / mb / r.GetSeconds
@@ -682,7 +702,7 @@ func (b *bench) oneRun(ctx context.Context, i, up, down int, out string, s *setu
 	rm, err := b.cairn(ctx, up, "rm", "--json", put.Cap)
 	if err != nil {
 		if ctx.Err() != nil {
-			return r, err
+			return r, fmt.Errorf("rm: %w", err)
 		}
 		b.logf("run %d/%d: warning: rm failed: %v: %s", i, total, err, oneLine(rm.stderr))
 		r.RmFailed = -1
@@ -727,7 +747,10 @@ func (b *bench) cairn(ctx context.Context, node int, args ...string) (procResult
 }
 
 // cliError explains a failed CLI command with its own message and the daemon log's tail.
-func (b *bench) cliError(what string, node int, p procResult, err error) error {
+func (b *bench) cliError(ctx context.Context, what string, node int, p procResult, err error) error {
+	if ctx.Err() != nil { // we stopped it: its own complaint is noise
+		return fmt.Errorf("%s on node-%d stopped after %.1f s", what, node, p.wall.Seconds())
+	}
 	msg := fmt.Sprintf("%s on node-%d failed (%v)", what, node, err)
 	if s := strings.TrimSpace(string(p.stderr)); s != "" {
 		msg += ": " + s
@@ -1016,6 +1039,12 @@ func printHuman(w io.Writer, r *result) {
 			kibNum(int64(d.IdleRSSMedian)), kibNum(d.IdleRSSMax))
 	}
 	fmt.Fprintf(w, "  time      %.1f s total, %.1f s of it setup (build, input, devnet start)\n", r.TotalSecs, r.SetupSecs)
+	if r.Kept {
+		fmt.Fprintf(w, "  kept      devnet root %s, work dir %s\n", r.DevnetRoot, r.WorkDir)
+	}
+	for _, note := range r.Notes {
+		fmt.Fprintf(w, "  note      %s\n", note)
+	}
 	for _, warn := range r.Warnings {
 		fmt.Fprintf(w, "  warning   %s\n", warn)
 	}
