@@ -48,6 +48,7 @@ func (n *Node) Get(ctx context.Context, capStr string, w io.Writer, start func(s
 		return err
 	}
 	m := res.m
+	defer releaseMemory(m.Size)
 	if start != nil {
 		start(m.Size)
 	}

@@ -69,6 +69,7 @@ func (n *Node) Put(ctx context.Context, r io.Reader, size int64, opt api.PutOpti
 	if err != nil {
 		return nil, err
 	}
+	defer releaseMemory(size)
 	job := &putJob{n: n, p: p, kdel: codec.DeleteKey(key), rng: newRNG(),
 		timeout: time.Duration(cfg.ShardTimeout), failed: map[peer.ID]bool{}}
 

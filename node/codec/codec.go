@@ -60,11 +60,12 @@ func DefaultParams() Params {
 	return Params{K: 4, N: 8, SegmentSize: DefaultSegmentSize}
 }
 
-// Validate checks 1 <= K < N <= 255 and MinSegmentSize <= SegmentSize <= MaxSegmentSize.
+// Validate checks 2 <= K < N <= 255 and MinSegmentSize <= SegmentSize <= MaxSegmentSize.
 func (p Params) Validate() error {
 	switch {
-	case p.K < 1:
-		return fmt.Errorf("codec: invalid params: K=%d, need K >= 1", p.K)
+	case p.K < 2:
+		// K=1 is plain replication: every shard would be the same bytes under the same CID.
+		return fmt.Errorf("codec: invalid params: K=%d, need K >= 2 (K=1 would make every shard an identical copy)", p.K)
 	case p.N > 255:
 		return fmt.Errorf("codec: invalid params: N=%d, need N <= 255", p.N)
 	case p.N <= p.K:

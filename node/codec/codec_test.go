@@ -21,7 +21,7 @@ func TestParamsValidate(t *testing.T) {
 		t.Fatalf("DefaultParams = %+v", p)
 	}
 	ok := []Params{
-		{K: 1, N: 2, SegmentSize: MinSegmentSize},
+		{K: 2, N: 3, SegmentSize: MinSegmentSize},
 		{K: 254, N: 255, SegmentSize: MaxSegmentSize},
 	}
 	for _, p := range ok {
@@ -34,6 +34,7 @@ func TestParamsValidate(t *testing.T) {
 		want string // the bad value must be named
 	}{
 		{Params{K: 0, N: 8, SegmentSize: DefaultSegmentSize}, "K=0"},
+		{Params{K: 1, N: 3, SegmentSize: DefaultSegmentSize}, "K=1"},
 		{Params{K: -1, N: 8, SegmentSize: DefaultSegmentSize}, "K=-1"},
 		{Params{K: 4, N: 4, SegmentSize: DefaultSegmentSize}, "N=4"},
 		{Params{K: 5, N: 4, SegmentSize: DefaultSegmentSize}, "N=4"},

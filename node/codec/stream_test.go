@@ -172,7 +172,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 
 func TestEncodeStreamProperty(t *testing.T) {
 	rapid.Check(t, func(rt *rapid.T) {
-		k := rapid.IntRange(1, 6).Draw(rt, "k")
+		k := rapid.IntRange(2, 6).Draw(rt, "k")
 		n := rapid.IntRange(k+1, 10).Draw(rt, "n")
 		segSize := rapid.IntRange(MinSegmentSize, MinSegmentSize+5000).Draw(rt, "segSize")
 		size := rapid.IntRange(0, 4*segSize+1).Draw(rt, "size")

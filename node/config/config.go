@@ -120,8 +120,8 @@ func (c Config) Validate() error {
 	if !strings.HasPrefix(c.Network.ProtocolPrefix, "/") {
 		return fmt.Errorf("network.protocol_prefix %q must start with '/'", c.Network.ProtocolPrefix)
 	}
-	if c.Put.K < 1 || c.Put.N <= c.Put.K || c.Put.N > 255 {
-		return fmt.Errorf("put.k=%d put.n=%d: need 1 <= k < n <= 255", c.Put.K, c.Put.N)
+	if c.Put.K < 2 || c.Put.N <= c.Put.K || c.Put.N > 255 {
+		return fmt.Errorf("put.k=%d put.n=%d: need 2 <= k < n <= 255", c.Put.K, c.Put.N)
 	}
 	if c.Put.SegmentSize < 64<<10 || c.Put.SegmentSize > 256<<20 {
 		return fmt.Errorf("put.segment_size %s: must be between 64 KiB and 256 MiB", c.Put.SegmentSize)
