@@ -16,10 +16,10 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 )
 
-// getAhead is how many segments are fetched ahead of the one being written. Memory held by a
-// get is about (getAhead+2) x (k shards + one plaintext segment): with 4/8 and 16 MiB segments,
-// ~32 MiB per segment, ~160 MiB at most.
-const getAhead = 3
+// getAhead is how many segments are fetched ahead of the one being written. A get holds at most
+// getAhead+2 segment buffers, each the k data shards side by side (decrypted in place), so with
+// 16 MiB segments 64 MiB, whatever the file size. More ahead did not fetch faster on loopback.
+const getAhead = 2
 
 // segmentBuffers recycles get's segment buffers across gets, so a busy node does not allocate
 // and page in fresh memory for every file it serves.
