@@ -12,9 +12,12 @@ import (
 
 	"github.com/cairn-storage/cairn/node"
 	"github.com/cairn-storage/cairn/node/api"
+	"github.com/cairn-storage/cairn/node/config"
 	"github.com/cairn-storage/cairn/node/manifest"
 	"github.com/cairn-storage/cairn/node/testnet"
+	"github.com/cairn-storage/cairn/node/transfer"
 	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 )
 
@@ -263,5 +266,35 @@ func TestPeersAndID(t *testing.T) {
 	ps, err := net.Nodes[0].Peers(ctxT(t))
 	if err != nil || len(ps) != 2 {
 		t.Fatalf("peers: %+v %v", ps, err)
+	}
+}
+
+func TestSlowHolderIsHedged(t *testing.T) {
+	net := testnet.Start(t, 5, func(_ int, c *config.Config) { c.Put.ShardTimeout = config.Duration(5 * time.Minute) })
+	data := randomBytes(300_000, 8)
+	res, err := net.Nodes[0].Put(ctxT(t), bytes.NewReader(data), int64(len(data)), api.PutOptions{K: 2, N: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The holder of data shard 0 accepts fetches and then never answers, like a stalled disk.
+	st, _ := holdersOf(t, net.Nodes[0], res.Cap)
+	slow := byID(net, st.Segments[0].Shards[0].Holder)
+	slow.Host().SetStreamHandler(transfer.ProtoShardGet, func(s network.Stream) {
+		<-time.After(5 * time.Minute)
+		s.Reset()
+	})
+	getter := net.Nodes[4]
+	if getter == slow {
+		getter = net.Nodes[3]
+	}
+	// Without hedging the get would wait out the 5-minute shard timeout and miss this deadline.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var out bytes.Buffer
+	if err := getter.Get(ctx, res.Cap, &out, nil); err != nil {
+		t.Fatalf("get with a stalled holder: %v", err)
+	}
+	if !bytes.Equal(out.Bytes(), data) {
+		t.Fatal("bytes differ")
 	}
 }

@@ -21,6 +21,11 @@ import (
 // 16 MiB segments 64 MiB, whatever the file size. More ahead did not fetch faster on loopback.
 const getAhead = 2
 
+// hedgeAfter is how long a segment may go without any shard arriving before another shard is
+// requested from a different holder. Far above a healthy 4 MiB transfer, well below the
+// shard timeout.
+const hedgeAfter = 2 * time.Second
+
 // segmentBuffers recycles get's segment buffers across gets, so a busy node does not allocate
 // and page in fresh memory for every file it serves.
 var segmentBuffers sync.Pool
@@ -188,12 +193,26 @@ func (g *getter) segment(ctx context.Context, i int, dec *codec.Decoder, buf []b
 	shards := make([][]byte, nShards)
 	got := 0
 	var failures []string
+	// A holder that is slow rather than failed would stall the segment; when no shard has
+	// arrived for hedgeAfter, one more is requested and the first k to arrive are used.
+	hedge := time.NewTimer(hedgeAfter)
+	defer hedge.Stop()
 	for running > 0 && got < k {
-		o := <-results
+		var o outcome
+		select {
+		case o = <-results:
+		case <-hedge.C:
+			if launch() {
+				running++
+			}
+			hedge.Reset(hedgeAfter)
+			continue
+		}
 		running--
 		if o.err == nil {
 			shards[o.idx] = o.data
 			got++
+			hedge.Reset(hedgeAfter)
 			continue
 		}
 		failures = append(failures, fmt.Sprintf("shard %d: %s", o.idx, brief(o.err)))
