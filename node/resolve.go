@@ -24,69 +24,109 @@ type resolved struct {
 	asked    int
 }
 
-// resolve finds manifest c through the DHT: this node's own store, then the peers that announced
-// it (provider records), then the peers closest to its key (where stewards are placed, so it is
-// found even before announcements spread). With all set it asks every candidate, for stat and rm;
-// otherwise it stops at the first valid copy.
+// manifestTryTimeout bounds one request for a manifest copy; a dead steward costs no more.
+const manifestTryTimeout = 3 * time.Second
+
+// resolve finds manifest c through the DHT: this node's own store, the peers that announced it
+// (provider records) and the peers closest to its key (where stewards are placed, so it is found
+// even before announcements spread), all asked concurrently as the lookups return them. With all
+// set it waits for every answer, for stat and rm; otherwise it returns the first valid copy.
 func (n *Node) resolve(ctx context.Context, c cid.Cid, all bool) (*resolved, error) {
 	res := &resolved{cid: c}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	type attempt struct {
+		p   peer.ID
+		m   *manifest.Manifest
+		loc *manifest.Locations
+		err error
+	}
+	// Sized for every peer two lookups of 20 can return, plus self, so no sender ever blocks.
+	results := make(chan attempt, 64)
 	tried := map[peer.ID]bool{}
-	try := func(p peer.ID) bool {
-		if tried[p] {
-			return false
+	inflight := 0
+	launch := func(p peer.ID) {
+		if tried[p] || len(tried) >= cap(results) {
+			return
 		}
 		tried[p] = true
-		res.asked++
-		tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		m, loc, err := n.fetchManifest(tctx, p, c)
-		if err != nil {
-			n.log.Debug("manifest copy unusable", "peer", p, "cid", c, "err", err)
-			return false
-		}
-		res.stewards = append(res.stewards, p)
-		// Prefer the newest locations record: a repair may have moved shards since.
-		if res.m == nil || loc.Seq > res.loc.Seq {
-			res.m, res.loc = m, loc
-		}
-		return !all
+		inflight++
+		go func() {
+			tctx, tcancel := context.WithTimeout(ctx, manifestTryTimeout)
+			defer tcancel()
+			m, loc, err := n.fetchManifest(tctx, p, c)
+			results <- attempt{p, m, loc, err}
+		}()
 	}
-	if n.store.Has(c) && try(n.host.ID()) {
-		return res, nil
+	if n.store.Has(c) {
+		launch(n.host.ID())
 	}
 
-	pctx, cancel := context.WithTimeout(ctx, lookupTimeout)
-	ch := n.dht.FindProvidersAsync(pctx, c, 20)
-	done := false
-	for ai := range ch {
-		if done {
-			continue // drain: kad-dht stalls a query whose channel is not read
+	providers := make(chan peer.ID)
+	go func() {
+		defer close(providers)
+		pctx, pcancel := context.WithTimeout(ctx, lookupTimeout)
+		defer pcancel()
+		for ai := range n.dht.FindProvidersAsync(pctx, c, 20) {
+			if ai.ID != n.host.ID() && len(ai.Addrs) > 0 {
+				n.host.Peerstore().AddAddrs(ai.ID, ai.Addrs, peerstore.TempAddrTTL)
+			}
+			select {
+			case providers <- ai.ID:
+			case <-ctx.Done(): // keep draining: kad-dht stalls a query whose channel is not read
+			}
 		}
-		if ai.ID != n.host.ID() && len(ai.Addrs) > 0 {
-			n.host.Peerstore().AddAddrs(ai.ID, ai.Addrs, peerstore.TempAddrTTL)
+	}()
+	closest := make(chan peer.ID)
+	go func() {
+		defer close(closest)
+		cctx, ccancel := context.WithTimeout(ctx, lookupTimeout)
+		ps, _ := dht.Stewards(cctx, n.dht, dht.Key(c), 20)
+		ccancel()
+		for _, p := range ps {
+			select {
+			case closest <- p:
+			case <-ctx.Done():
+				return
+			}
 		}
-		if try(ai.ID) {
-			done = true
-			cancel()
-		}
-	}
-	cancel()
-	if done {
-		return res, nil
-	}
+	}()
 
-	cctx, cancel := context.WithTimeout(ctx, lookupTimeout)
-	closest, _ := dht.Stewards(cctx, n.dht, dht.Key(c), 20)
-	cancel()
-	for _, p := range closest {
-		if try(p) {
-			return res, nil
-		}
-	}
-	if res.m == nil {
-		if ctx.Err() != nil {
+	for providers != nil || closest != nil || inflight > 0 {
+		select {
+		case p, ok := <-providers:
+			if !ok {
+				providers = nil
+				continue
+			}
+			launch(p)
+		case p, ok := <-closest:
+			if !ok {
+				closest = nil
+				continue
+			}
+			launch(p)
+		case a := <-results:
+			inflight--
+			if a.err != nil {
+				n.log.Debug("manifest copy unusable", "peer", a.p, "cid", c, "err", a.err)
+				continue
+			}
+			res.stewards = append(res.stewards, a.p)
+			// Prefer the newest locations record: a repair may have moved shards since.
+			if res.m == nil || a.loc.Seq > res.loc.Seq {
+				res.m, res.loc = a.m, a.loc
+			}
+			if !all {
+				return res, nil
+			}
+		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
+	}
+	res.asked = len(tried)
+	if res.m == nil {
 		return nil, coded(api.CodeNotFound, "manifest %s not found: none of the %d nodes asked holds it (wrong capability, removed, or its stewards are down)", c, res.asked)
 	}
 	return res, nil
