@@ -66,3 +66,20 @@ func TestPutGetAcrossNodes(t *testing.T) {
 		}
 	}
 }
+
+func TestPutOverridesOnlyWhatIsGiven(t *testing.T) {
+	net := testnet.Start(t, 6, nil) // config default k=4 n=8
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	data := randomBytes(1000, 3)
+	res, err := net.Nodes[0].Put(ctx, bytes.NewReader(data), int64(len(data)), api.PutOptions{N: 6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.K != 4 || res.N != 6 {
+		t.Fatalf("--n 6 alone gave k=%d n=%d, want k=4 (config) n=6", res.K, res.N)
+	}
+	if _, err := net.Nodes[0].Put(ctx, bytes.NewReader(data), int64(len(data)), api.PutOptions{K: 1, N: 3}); apiCode(err) != api.CodeBadRequest {
+		t.Fatalf("k=1: %v, want %s", err, api.CodeBadRequest)
+	}
+}

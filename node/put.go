@@ -59,8 +59,11 @@ type putJob struct {
 func (n *Node) Put(ctx context.Context, r io.Reader, size int64, opt api.PutOptions) (*api.PutResult, error) {
 	cfg := n.repo.Config.Put
 	p := codec.Params{K: cfg.K, N: cfg.N, SegmentSize: int(cfg.SegmentSize)}
-	if opt.K != 0 || opt.N != 0 {
-		p.K, p.N = opt.K, opt.N
+	if opt.K != 0 {
+		p.K = opt.K
+	}
+	if opt.N != 0 {
+		p.N = opt.N
 	}
 	if err := p.Validate(); err != nil {
 		return nil, coded(api.CodeBadRequest, "%v", err)

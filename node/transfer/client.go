@@ -323,8 +323,8 @@ func (c *Client) GetManifest(ctx context.Context, p peer.ID, id cid.Cid) (body, 
 		if resp.Size <= 0 || resp.Size > MaxManifest {
 			return fmt.Errorf("manifest size %d out of range", resp.Size)
 		}
-		body = make([]byte, resp.Size)
-		if _, err := io.ReadFull(s, body); err != nil {
+		body, err = readExactly(s, resp.Size)
+		if err != nil {
 			return err
 		}
 		loc = resp.Locations

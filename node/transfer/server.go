@@ -200,8 +200,8 @@ func (s *Server) handleManifestPut(st network.Stream) error {
 	if err := wire.Write(st, Status{OK: true}); err != nil {
 		return err
 	}
-	body := make([]byte, req.Size)
-	if _, err := io.ReadFull(st, body); err != nil {
+	body, err := readExactly(st, req.Size)
+	if err != nil {
 		return err
 	}
 	return wire.Write(st, s.stewards.Accept(c, body, req.Locations))
@@ -249,4 +249,17 @@ func (s *Server) handleInfo(st network.Stream) error {
 		return err
 	}
 	return wire.Write(st, Info{Status: Status{OK: true}, Free: s.st.Free(), Capacity: s.st.Capacity(), Used: s.st.Used(), Agent: s.agent})
+}
+
+// readExactly reads n bytes, growing the buffer as bytes arrive rather than trusting a peer's
+// announced size up front, so a lying header cannot make us allocate before sending anything.
+func readExactly(r io.Reader, n int) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, int64(n)))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) != n {
+		return nil, fmt.Errorf("short body: %d of %d bytes", len(b), n)
+	}
+	return b, nil
 }
