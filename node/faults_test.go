@@ -298,3 +298,28 @@ func TestSlowHolderIsHedged(t *testing.T) {
 		t.Fatal("bytes differ")
 	}
 }
+
+func TestPutMovesShardsOffAFailingNode(t *testing.T) {
+	net := testnet.Start(t, 6, nil)
+	// node-3 answers "how much space" but resets every shard it is sent.
+	bad := net.Nodes[2]
+	bad.Host().SetStreamHandler(transfer.ProtoShardPut, func(s network.Stream) { s.Reset() })
+	data := randomBytes(3<<20, 9)
+	res, err := net.Nodes[0].Put(ctxT(t), bytes.NewReader(data), int64(len(data)), api.PutOptions{K: 2, N: 4})
+	if err != nil {
+		t.Fatalf("put with one failing node of 6: %v", err)
+	}
+	st, holders := holdersOf(t, net.Nodes[1], res.Cap)
+	for _, h := range holders {
+		if h == bad.Host().ID().String() {
+			t.Fatalf("the failing node is recorded as a holder")
+		}
+	}
+	if !st.Retrievable {
+		t.Fatal("not retrievable")
+	}
+	var out bytes.Buffer
+	if err := net.Nodes[5].Get(ctxT(t), res.Cap, &out, nil); err != nil || !bytes.Equal(out.Bytes(), data) {
+		t.Fatalf("get: %v", err)
+	}
+}
