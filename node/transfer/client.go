@@ -279,7 +279,7 @@ func (c *Client) PutManifest(ctx context.Context, p peer.ID, id cid.Cid, body, l
 		return err
 	}
 	return finish(s, func() error {
-		if err := wire.Write(s, manifestPutReq{CID: id.String(), Size: len(body), Locations: loc}); err != nil {
+		if err := wire.Write(s, manifestPutReq{CID: id.String(), Size: len(body), LocationsLen: len(loc)}); err != nil {
 			return err
 		}
 		var ok Status
@@ -289,7 +289,7 @@ func (c *Client) PutManifest(ctx context.Context, p peer.ID, id cid.Cid, body, l
 		if err := ok.Err(); err != nil {
 			return err
 		}
-		if _, err := s.Write(body); err != nil {
+		if _, err := s.Write(append(append([]byte(nil), body...), loc...)); err != nil {
 			return err
 		}
 		var res Status
@@ -323,12 +323,14 @@ func (c *Client) GetManifest(ctx context.Context, p peer.ID, id cid.Cid) (body, 
 		if resp.Size <= 0 || resp.Size > MaxManifest {
 			return fmt.Errorf("manifest size %d out of range", resp.Size)
 		}
-		body, err = readExactly(s, resp.Size)
-		if err != nil {
+		if resp.LocationsLen <= 0 || resp.LocationsLen > MaxLocations {
+			return fmt.Errorf("locations size %d out of range", resp.LocationsLen)
+		}
+		if body, err = readExactly(s, resp.Size); err != nil {
 			return err
 		}
-		loc = resp.Locations
-		return nil
+		loc, err = readExactly(s, resp.LocationsLen)
+		return err
 	}()
 	return body, loc, finish(s, err)
 }

@@ -18,6 +18,9 @@ const (
 	ProtoInfo        protocol.ID = "/cairn/info/1.0.0"
 )
 
+// MaxLocations bounds a locations record (a 1 TiB file's record is ~1.5 MiB).
+const MaxLocations = 64 << 20
+
 // BaoGroup is the bao chunk-group exponent: 2^4 chunks of 1 KiB, so 16 KiB verified at a time.
 const BaoGroup = 4
 
@@ -62,10 +65,12 @@ type deleteReq struct {
 	Token string `json:"token"` // hex
 }
 
+// Manifest and locations record travel as bodies, not in the header: for a multi-TiB file the
+// record outgrows any sensible header limit.
 type manifestPutReq struct {
-	CID       string `json:"cid"`
-	Size      int    `json:"size"`
-	Locations []byte `json:"locations"`
+	CID          string `json:"cid"`
+	Size         int    `json:"size"`
+	LocationsLen int    `json:"locations_len"`
 }
 
 type manifestGetReq struct {
@@ -74,8 +79,8 @@ type manifestGetReq struct {
 
 type manifestGetResp struct {
 	Status
-	Size      int    `json:"size,omitempty"`
-	Locations []byte `json:"locations,omitempty"`
+	Size         int `json:"size,omitempty"`
+	LocationsLen int `json:"locations_len,omitempty"`
 }
 
 type infoReq struct{}

@@ -194,17 +194,25 @@ func (s *Server) handleManifestPut(st network.Stream) error {
 	if err == nil && (req.Size <= 0 || req.Size > MaxManifest) {
 		err = fmt.Errorf("manifest size %d out of range (0, %d]", req.Size, MaxManifest)
 	}
+	if err == nil && (req.LocationsLen <= 0 || req.LocationsLen > MaxLocations) {
+		err = fmt.Errorf("locations size %d out of range (0, %d]", req.LocationsLen, MaxLocations)
+	}
 	if err != nil {
 		return wire.Write(st, wire.Fail(wire.CodeBadInput, err))
 	}
 	if err := wire.Write(st, Status{OK: true}); err != nil {
 		return err
 	}
+	_ = st.SetDeadline(time.Now().Add(bodyTimeout))
 	body, err := readExactly(st, req.Size)
 	if err != nil {
 		return err
 	}
-	return wire.Write(st, s.stewards.Accept(c, body, req.Locations))
+	loc, err := readExactly(st, req.LocationsLen)
+	if err != nil {
+		return err
+	}
+	return wire.Write(st, s.stewards.Accept(c, body, loc))
 }
 
 func (s *Server) handleManifestGet(st network.Stream) error {
@@ -220,10 +228,11 @@ func (s *Server) handleManifestGet(st network.Stream) error {
 	if err != nil {
 		return wire.Write(st, manifestGetResp{Status: statusOf(err)})
 	}
-	if err := wire.Write(st, manifestGetResp{Status: Status{OK: true}, Size: len(body), Locations: loc}); err != nil {
+	_ = st.SetDeadline(time.Now().Add(bodyTimeout))
+	if err := wire.Write(st, manifestGetResp{Status: Status{OK: true}, Size: len(body), LocationsLen: len(loc)}); err != nil {
 		return err
 	}
-	_, err = io.Copy(st, bytes.NewReader(body))
+	_, err = io.Copy(st, io.MultiReader(bytes.NewReader(body), bytes.NewReader(loc)))
 	return err
 }
 

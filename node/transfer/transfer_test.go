@@ -160,7 +160,7 @@ func TestMalformedRequestsAreRefusedWithAReason(t *testing.T) {
 		{ProtoShardPut, frame(`{"cid":"bafkr4ie5rsnyyxfmdnvbtw26pgq6tdn7cjgtaxo6xsqjwsh6kxm2g6gvb4","size":3,"delete_hash":"zz"}`)},
 		{ProtoShardGet, frame(`{"cid":"x"}`)},
 		{ProtoShardDelete, frame(`{"cid":"x","token":"00"}`)},
-		{ProtoManifestPut, frame(`{"cid":"x","size":10}`)},
+		{ProtoManifestPut, frame(`{"cid":"x","size":10,"locations_len":5}`)},
 		{ProtoManifestGet, frame(`{"cid":""}`)},
 	}
 	for i, tc := range cases {
