@@ -84,7 +84,31 @@ func startDevnet(t *testing.T, nodes int, extra ...string) *devnetProc {
 
 // stop ends the devnet with SIGTERM, as a user's Ctrl-C would, and checks every daemon is gone.
 func (d *devnetProc) stop() {
+	var pids []int
+	for i := 1; ; i++ {
+		b, err := os.ReadFile(filepath.Join(d.repo(i), "daemon.pid"))
+		if err != nil {
+			if _, statErr := os.Stat(d.repo(i)); statErr != nil {
+				break // no more nodes
+			}
+			continue // this node's daemon already exited and removed its pid file
+		}
+		if p, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
+			pids = append(pids, p)
+		}
+	}
 	_ = d.cmd.Process.Signal(syscall.SIGTERM)
+	defer func() {
+		for _, p := range pids {
+			for deadline := time.Now().Add(5 * time.Second); syscall.Kill(p, 0) == nil; time.Sleep(20 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					d.t.Errorf("daemon pid %d still running after devnet stopped", p)
+					_ = syscall.Kill(p, syscall.SIGKILL)
+					break
+				}
+			}
+		}
+	}()
 	done := make(chan error, 1)
 	go func() { done <- d.cmd.Wait() }()
 	select {
