@@ -135,7 +135,7 @@ func fakeChild(t *testing.T, script string, exits chan *child) *child {
 	c.cmd = exec.Command("sh", "-c", script)
 	c.cmd.SysProcAttr = childSysProcAttr()
 	if err := c.cmd.Start(); err != nil {
-		t.Skip("no sh:", err)
+		t.Fatal("start sh:", err)
 	}
 	go func() {
 		c.err = c.cmd.Wait()
