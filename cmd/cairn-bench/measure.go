@@ -20,7 +20,8 @@ const (
 type procResult struct {
 	stdout, stderr []byte
 	wall           time.Duration
-	maxRSS         int64 // KiB
+	cpu            time.Duration // the CLI process's user+system time
+	maxRSS         int64         // KiB
 }
 
 // cairn runs one CLI command against node i's daemon, timing the process from start to exit.
@@ -35,6 +36,9 @@ func (b *bench) cairn(ctx context.Context, node int, args ...string) (procResult
 	err := cmd.Run()
 	res := procResult{wall: time.Since(start), stdout: stdout.Bytes(), stderr: stderr.Bytes(),
 		maxRSS: maxRSSKiB(cmd.ProcessState)}
+	if ps := cmd.ProcessState; ps != nil {
+		res.cpu = ps.UserTime() + ps.SystemTime()
+	}
 	if err == nil && ctx.Err() != nil {
 		err = context.Cause(ctx)
 	}

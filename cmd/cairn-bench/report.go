@@ -36,18 +36,19 @@ func printHuman(w io.Writer, r *result) {
 	fmt.Fprintf(w, "  network   %d-node loopback devnet, k=%d n=%d, %s; put on node-%d, get on node-%d\n",
 		s.Nodes, s.K, s.N, plural(s.Segments, "segment"), s.Uploader, s.Downloader)
 	fmt.Fprintf(w, "  file      %d bytes (%s), ChaCha8 seed %d, sha256 %s\n", s.SizeBytes, humanBytes(s.SizeBytes), s.Seed, s.InputSHA)
-	fmt.Fprintf(w, "  units     MB/s = 10^6 bytes / wall-clock seconds of the CLI process; RSS in MiB (2^20 bytes)\n\n")
+	fmt.Fprintf(w, "  units     MB/s = 10^6 bytes / wall-clock seconds of the CLI process; RSS in MiB (2^20 bytes);\n")
+	fmt.Fprintf(w, "            cpu = CPU seconds of the CLI and all daemons per 10^9 bytes of the file\n\n")
 
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	// The trailing tab ends every cell, so AlignRight also right-aligns the last column.
-	line := func(label string, putS, putMBps, putKiB, getS, getMBps, getKiB float64, sha string) {
-		fmt.Fprintf(tw, "%s\t%.2f\t%.1f\t%.1f\t%.2f\t%.1f\t%.1f\t%s\t\n", label,
-			putS, putMBps, putKiB/1024, getS, getMBps, getKiB/1024, sha)
+	line := func(label string, putS, putMBps, putCPU, putKiB, getS, getMBps, getCPU, getKiB float64, sha string) {
+		fmt.Fprintf(tw, "%s\t%.2f\t%.1f\t%.2f\t%.1f\t%.2f\t%.1f\t%.2f\t%.1f\t%s\t\n", label,
+			putS, putMBps, putCPU, putKiB/1024, getS, getMBps, getCPU, getKiB/1024, sha)
 	}
-	fmt.Fprintln(tw, "run\tput s\tput MB/s\tput RSS\tget s\tget MB/s\tget RSS\tsha256\t")
+	fmt.Fprintln(tw, "run\tput s\tput MB/s\tput cpu\tput RSS\tget s\tget MB/s\tget cpu\tget RSS\tsha256\t")
 	for _, x := range r.Runs {
-		line(strconv.Itoa(x.Run), x.PutSeconds, x.PutMBps, float64(x.PutRSSKiB),
-			x.GetSeconds, x.GetMBps, float64(x.GetRSSKiB), okStr(x.Verified))
+		line(strconv.Itoa(x.Run), x.PutSeconds, x.PutMBps, x.PutCPUPerGB, float64(x.PutRSSKiB),
+			x.GetSeconds, x.GetMBps, x.GetCPUPerGB, float64(x.GetRSSKiB), okStr(x.Verified))
 	}
 	sm := r.Summary
 	for _, row := range []struct {
@@ -58,8 +59,8 @@ func printHuman(w io.Writer, r *result) {
 		{"min", func(s stat) float64 { return s.Min }},
 		{"max", func(s stat) float64 { return s.Max }},
 	} {
-		line(row.name, row.f(sm.PutSeconds), row.f(sm.PutMBps), row.f(sm.PutRSSKiB),
-			row.f(sm.GetSeconds), row.f(sm.GetMBps), row.f(sm.GetRSSKiB), "")
+		line(row.name, row.f(sm.PutSeconds), row.f(sm.PutMBps), row.f(sm.PutCPU), row.f(sm.PutRSSKiB),
+			row.f(sm.GetSeconds), row.f(sm.GetMBps), row.f(sm.GetCPU), row.f(sm.GetRSSKiB), "")
 	}
 	tw.Flush()
 

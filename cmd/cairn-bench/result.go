@@ -45,6 +45,8 @@ type runResult struct {
 	PutSeconds  float64 `json:"put_seconds"`
 	PutMBps     float64 `json:"put_mb_per_s"`
 	PutRSSKiB   int64   `json:"put_cli_maxrss_kib"`
+	PutCPUPerGB float64 `json:"put_cpu_s_per_gb"` // CLI + all daemons
+	GetCPUPerGB float64 `json:"get_cpu_s_per_gb"`
 	GetSeconds  float64 `json:"get_seconds"`
 	GetMBps     float64 `json:"get_mb_per_s"`
 	GetRSSKiB   int64   `json:"get_cli_maxrss_kib"`
@@ -67,6 +69,8 @@ type summary struct {
 	GetSeconds stat `json:"get_seconds"`
 	GetMBps    stat `json:"get_mb_per_s"`
 	GetRSSKiB  stat `json:"get_cli_maxrss_kib"`
+	PutCPU     stat `json:"put_cpu_s_per_gb"`
+	GetCPU     stat `json:"get_cpu_s_per_gb"`
 }
 
 type nodeMem struct {

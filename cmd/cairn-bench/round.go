@@ -16,7 +16,9 @@ func (b *bench) oneRun(ctx context.Context, i, up, down int, out string, s *setu
 	r := runResult{Run: i}
 	total := b.opts.runs
 
+	cpu0 := b.daemonsCPU()
 	p, err := b.cairn(ctx, up, "put", "--json", b.input)
+	cpu1 := b.daemonsCPU()
 	if err != nil {
 		return r, b.cliError(ctx, "put", up, p, err)
 	}
@@ -40,21 +42,25 @@ func (b *bench) oneRun(ctx context.Context, i, up, down int, out string, s *setu
 		s.K, s.N, s.Segments = put.K, put.N, put.Segments
 	}
 	r.PutSeconds, r.PutMBps, r.PutRSSKiB = p.wall.Seconds(), b.mbps(p), p.maxRSS
-	b.logf("run %d/%d: put on node-%d: %.2f s, %.1f MB/s, CLI peak RSS %s", i, total, up,
-		r.PutSeconds, r.PutMBps, kibMiB(r.PutRSSKiB))
+	r.PutCPUPerGB = b.cpuPerGB(cpu1 - cpu0 + p.cpu)
+	b.logf("run %d/%d: put on node-%d: %.2f s, %.1f MB/s, %.2f CPU s/GB, CLI peak RSS %s", i, total, up,
+		r.PutSeconds, r.PutMBps, r.PutCPUPerGB, kibMiB(r.PutRSSKiB))
 
 	os.Remove(out)
+	cpu0 = b.daemonsCPU()
 	g, err := b.cairn(ctx, down, "get", put.Cap, "-o", out)
+	cpu1 = b.daemonsCPU()
 	if err != nil {
 		return r, b.cliError(ctx, "get", down, g, err)
 	}
 	r.GetSeconds, r.GetMBps, r.GetRSSKiB = g.wall.Seconds(), b.mbps(g), g.maxRSS
+	r.GetCPUPerGB = b.cpuPerGB(cpu1 - cpu0 + g.cpu)
 	if err := b.verify(ctx, out); err != nil {
 		return r, err
 	}
 	r.Verified = true
-	b.logf("run %d/%d: get on node-%d: %.2f s, %.1f MB/s, CLI peak RSS %s; sha256 matches", i, total, down,
-		r.GetSeconds, r.GetMBps, kibMiB(r.GetRSSKiB))
+	b.logf("run %d/%d: get on node-%d: %.2f s, %.1f MB/s, %.2f CPU s/GB, CLI peak RSS %s; sha256 matches", i, total, down,
+		r.GetSeconds, r.GetMBps, r.GetCPUPerGB, kibMiB(r.GetRSSKiB))
 	if err := os.Remove(out); err != nil {
 		return r, err
 	}

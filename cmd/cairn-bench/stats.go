@@ -17,6 +17,8 @@ func summarize(runs []runResult) summary {
 		GetSeconds: col(func(r runResult) float64 { return r.GetSeconds }),
 		GetMBps:    col(func(r runResult) float64 { return r.GetMBps }),
 		GetRSSKiB:  col(func(r runResult) float64 { return float64(r.GetRSSKiB) }),
+		PutCPU:     col(func(r runResult) float64 { return r.PutCPUPerGB }),
+		GetCPU:     col(func(r runResult) float64 { return r.GetCPUPerGB }),
 	}
 }
 
