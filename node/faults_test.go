@@ -323,3 +323,27 @@ func TestPutMovesShardsOffAFailingNode(t *testing.T) {
 		t.Fatalf("get: %v", err)
 	}
 }
+
+func TestPlacementHonoursAdvertisedCapacity(t *testing.T) {
+	// Nodes 4 and 5 offer 1 KiB: too little for any shard of this file.
+	net := testnet.Start(t, 5, func(i int, c *config.Config) {
+		if i >= 4 {
+			c.Storage.Capacity = 1 << 10
+		}
+	})
+	data := randomBytes(200_000, 10)
+	_, err := net.Nodes[0].Put(ctxT(t), bytes.NewReader(data), int64(len(data)), api.PutOptions{K: 2, N: 4})
+	if apiCode(err) != api.CodeTooFewNodes || !strings.Contains(err.Error(), "have 3") {
+		t.Fatalf("n=4 with 3 roomy nodes: %v", err)
+	}
+	res, err := net.Nodes[0].Put(ctxT(t), bytes.NewReader(data), int64(len(data)), api.PutOptions{K: 2, N: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, holders := holdersOf(t, net.Nodes[0], res.Cap)
+	for _, h := range holders {
+		if h == net.Nodes[3].Host().ID().String() || h == net.Nodes[4].Host().ID().String() {
+			t.Fatalf("a node without room holds a shard")
+		}
+	}
+}
