@@ -247,9 +247,6 @@ func holders(t *testing.T, repo, capStr string) *api.StatResult {
 }
 
 func TestDevnetEndToEnd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts 8 daemon processes")
-	}
 	const nodes, k, n = 8, 3, 6
 	d := startDevnet(t, nodes, "--k", strconv.Itoa(k), "--n", strconv.Itoa(n))
 	getter := nodes // node-8 downloads; node-1 uploads
