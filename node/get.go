@@ -69,7 +69,7 @@ func (n *Node) Get(ctx context.Context, capStr string, w io.Writer, start func(s
 		}
 		decoders <- d
 	}
-	g := &getter{n: n, m: m, loc: res.loc, p: p}
+	g := &getter{n: n, m: m, loc: res.loc}
 
 	type result struct {
 		plain []byte
@@ -134,7 +134,6 @@ type getter struct {
 	n   *Node
 	m   *manifest.Manifest
 	loc *manifest.Locations
-	p   codec.Params
 }
 
 // segment fetches any k shards of segment i, data shards first (no decoding needed when all k

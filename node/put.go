@@ -18,7 +18,6 @@ import (
 	"github.com/cairn-storage/cairn/reputation"
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"lukechampine.com/blake3"
 )
 
 // encodeWorkers is how many segments are encoded in parallel while the previous one uploads.
@@ -205,7 +204,7 @@ func (j *putJob) publish(ctx context.Context, key codec.Key, size int64, name st
 	m := &manifest.Manifest{
 		Version: manifest.Version, Size: size, SegmentSize: int64(j.p.SegmentSize),
 		K: j.p.K, N: j.p.N, Cipher: manifest.CipherAES256GCM, Name: name,
-		DeleteHash: codec.DeleteHash(manifestDeleteToken(j.kdel)), Segments: j.segs,
+		DeleteHash: codec.DeleteHash(codec.ManifestDeleteToken(j.kdel)), Segments: j.segs,
 	}
 	body, err := m.Encode()
 	if err != nil {
@@ -274,15 +273,6 @@ func stewardsAsShards(ps []peer.ID, mc cid.Cid) []storedShard {
 	return out
 }
 
-// manifestDeleteToken is the secret that lets a capability holder remove the manifest.
-func manifestDeleteToken(kdel [32]byte) [32]byte {
-	h := blake3.New(32, kdel[:])
-	h.Write([]byte("cairn v1 manifest delete"))
-	var out [32]byte
-	copy(out[:], h.Sum(nil))
-	return out
-}
-
 // rollback takes back every shard (and manifest copy) a failed put placed. Best effort, bounded:
 // what it cannot reach holds an unreferenced blob that no get or ls can see.
 func (j *putJob) rollback() {
@@ -296,7 +286,7 @@ func (j *putJob) rollback() {
 	defer cancel()
 	sem := make(chan struct{}, 16)
 	var wg sync.WaitGroup
-	mtok := manifestDeleteToken(j.kdel)
+	mtok := codec.ManifestDeleteToken(j.kdel)
 	for _, s := range stored {
 		sem <- struct{}{}
 		wg.Go(func() {

@@ -45,7 +45,7 @@ func (n *Node) Remove(ctx context.Context, capStr string) (*api.RemoveResult, er
 	}
 	wg.Wait()
 	// Manifests go last: while any shard remains, the manifest is what lets a retry find it.
-	tok := manifestDeleteToken(kdel)
+	tok := codec.ManifestDeleteToken(kdel)
 	for _, s := range res.stewards {
 		wg.Go(func() {
 			if err := n.xfer.DeleteManifest(ctx, s, cp.Manifest, tok); err != nil {

@@ -17,11 +17,9 @@ const lookupTimeout = 20 * time.Second
 
 // resolved is a manifest found in the network, checked against its CID, with its locations.
 type resolved struct {
-	cid      cid.Cid
 	m        *manifest.Manifest
 	loc      *manifest.Locations
 	stewards []peer.ID // peers that served a valid copy
-	asked    int
 }
 
 // manifestTryTimeout bounds one request for a manifest copy; a dead steward costs no more.
@@ -32,7 +30,7 @@ const manifestTryTimeout = 3 * time.Second
 // even before announcements spread), all asked concurrently as the lookups return them. With all
 // set it waits for every answer, for stat and rm; otherwise it returns the first valid copy.
 func (n *Node) resolve(ctx context.Context, c cid.Cid, all bool) (*resolved, error) {
-	res := &resolved{cid: c}
+	res := &resolved{}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
@@ -125,9 +123,8 @@ func (n *Node) resolve(ctx context.Context, c cid.Cid, all bool) (*resolved, err
 			return nil, ctx.Err()
 		}
 	}
-	res.asked = len(tried)
 	if res.m == nil {
-		return nil, coded(api.CodeNotFound, "manifest %s not found: none of the %d nodes asked holds it (wrong capability, removed, or its stewards are down)", c, res.asked)
+		return nil, coded(api.CodeNotFound, "manifest %s not found: none of the %d nodes asked holds it (wrong capability, removed, or its stewards are down)", c, len(tried))
 	}
 	return res, nil
 }

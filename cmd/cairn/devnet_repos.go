@@ -20,10 +20,7 @@ func devnetRepoPath(root string, i int) string {
 // by IP as on a real network, ports and API port picked by the kernel, and put defaults k/n when
 // given (0 keeps the default).
 func devnetConfig(i, k, n int) config.Config {
-	cfg := config.Default()
-	ip := fmt.Sprintf("127.0.%d.1", i)
-	cfg.Network.Listen = []string{"/ip4/" + ip + "/tcp/0", "/ip4/" + ip + "/udp/0/quic-v1"}
-	cfg.API.Address = "127.0.0.1:0"
+	cfg := config.Loopback(i)
 	applyPutDefaults(&cfg, k, n)
 	return cfg
 }

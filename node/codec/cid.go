@@ -72,6 +72,16 @@ func DeleteToken(kdel [32]byte, c cid.Cid) [32]byte {
 	return t
 }
 
+// ManifestDeleteToken authorizes deleting the file's manifest: the blake3 keyed hash (key kdel)
+// of a fixed string, since the manifest's own CID depends on its hash and cannot be an input.
+func ManifestDeleteToken(kdel [32]byte) [32]byte {
+	h := blake3.New(32, kdel[:])
+	h.Write([]byte("cairn v1 manifest delete"))
+	var t [32]byte
+	h.Sum(t[:0])
+	return t
+}
+
 // DeleteHash is what a holder stores next to a blob: it can check a
 // presented token without being able to forge one.
 func DeleteHash(token [32]byte) [32]byte { return blake3.Sum256(token[:]) }

@@ -84,6 +84,17 @@ func Default() Config {
 	}
 }
 
+// Loopback is the config of node i (1 to 254) of a network on one machine: it listens on
+// 127.0.i.1, so each node looks like its own /24 to placement, on kernel-chosen ports (TCP and
+// QUIC), with its API on a kernel-chosen loopback port.
+func Loopback(i int) Config {
+	cfg := Default()
+	ip := fmt.Sprintf("127.0.%d.1", i)
+	cfg.Network.Listen = []string{"/ip4/" + ip + "/tcp/0", "/ip4/" + ip + "/udp/0/quic-v1"}
+	cfg.API.Address = "127.0.0.1:0"
+	return cfg
+}
+
 // Load reads a config file over the defaults; unknown keys are an error, so typos surface.
 func Load(path string) (Config, error) {
 	cfg := Default()

@@ -4,27 +4,18 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/cairn-storage/cairn/node/codec"
 	"github.com/ipfs/go-cid"
 	mh "github.com/multiformats/go-multihash"
-	"lukechampine.com/blake3"
 )
 
-// Multicodec and multihash codes fixed by docs/contracts.md. Computed here
-// rather than imported from node/codec to keep this package dependency-free.
+// Multicodec and multihash codes fixed by docs/contracts.md; node/codec owns them.
 const (
-	codecRaw  = 0x55   // shards
-	codecJSON = 0x0200 // manifests
-	mhBlake3  = 0x1e
+	codecRaw  = codec.CodecRaw  // shards
+	codecJSON = codec.CodecJSON // manifests
+	mhBlake3  = mh.BLAKE3
 	digestLen = 32
 )
-
-// blake3CID returns the CIDv1 with the given codec over blake3-256(b). The
-// plain blake3 hash equals the bao tree root the contracts require.
-func blake3CID(codec uint64, b []byte) cid.Cid {
-	sum := blake3.Sum256(b)
-	h, _ := mh.Encode(sum[:], mhBlake3) // error result is legacy, always nil
-	return cid.NewCidV1(codec, h)
-}
 
 // checkCID reports why c is not a CIDv1 with the given codec and a
 // blake3-256 multihash.

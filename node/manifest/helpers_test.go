@@ -5,13 +5,14 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/cairn-storage/cairn/node/codec"
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 )
 
 func shardCID(seg, shard int) cid.Cid {
-	return blake3CID(codecRaw, fmt.Appendf(nil, "shard %d/%d", seg, shard))
+	return codec.BlobCID(codecRaw, fmt.Appendf(nil, "shard %d/%d", seg, shard))
 }
 
 // buildManifest returns a valid manifest with the given shape.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/cairn-storage/cairn/node/codec"
 	"github.com/ipfs/go-cid"
 )
 
@@ -130,7 +131,7 @@ func (w *wireManifest) toManifest() (*Manifest, error) {
 // CID is the manifest identity: CIDv1, codec json (0x0200), blake3-256 of
 // the exact encoded bytes.
 func CID(encoded []byte) cid.Cid {
-	return blake3CID(codecJSON, encoded)
+	return codec.BlobCID(codecJSON, encoded)
 }
 
 // Verify checks that encoded hashes to c.

@@ -4,21 +4,16 @@ import (
 	"encoding/hex"
 	"path/filepath"
 
+	"github.com/cairn-storage/cairn/node/codec"
 	"github.com/ipfs/go-cid"
-	"github.com/multiformats/go-multihash"
 )
 
-// digestOf returns the BLAKE3-256 digest (bao root) a CID commits to.
+// digestOf returns the BLAKE3-256 digest (bao root) a CID commits to, or ErrBadCID.
 func digestOf(c cid.Cid) ([32]byte, error) {
-	var d [32]byte
-	if !c.Defined() {
+	d, err := codec.Digest(c)
+	if err != nil {
 		return d, ErrBadCID
 	}
-	dm, err := multihash.Decode(c.Hash())
-	if err != nil || dm.Code != multihash.BLAKE3 || len(dm.Digest) != 32 {
-		return d, ErrBadCID
-	}
-	copy(d[:], dm.Digest)
 	return d, nil
 }
 

@@ -22,6 +22,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cairn-storage/cairn/node/codec"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -41,7 +42,7 @@ const (
 	// MaxRecord bounds record values (exclusive).
 	MaxRecord = 1 << 20
 
-	baoGroup = 4 // 16 KiB chunk groups, fixed by docs/contracts.md
+	baoGroup = codec.BaoGroup // 16 KiB chunk groups, fixed by docs/contracts.md
 )
 
 var (

@@ -23,10 +23,7 @@ type Net struct {
 
 // Config returns the config of test node i (1-based): loopback only, no fsync, small segments.
 func Config(i int) config.Config {
-	cfg := config.Default()
-	ip := fmt.Sprintf("127.0.%d.1", i)
-	cfg.Network.Listen = []string{"/ip4/" + ip + "/tcp/0", "/ip4/" + ip + "/udp/0/quic-v1"}
-	cfg.API.Address = "127.0.0.1:0"
+	cfg := config.Loopback(i)
 	cfg.Storage.Sync = false
 	cfg.Put.SegmentSize = 1 << 20
 	return cfg

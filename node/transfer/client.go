@@ -10,6 +10,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/cairn-storage/cairn/node/codec"
 	"github.com/cairn-storage/cairn/node/store"
 	"github.com/cairn-storage/cairn/node/wire"
 	"github.com/ipfs/go-cid"
@@ -17,7 +18,6 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
-	mh "github.com/multiformats/go-multihash"
 	"lukechampine.com/blake3/bao"
 )
 
@@ -76,20 +76,6 @@ func finish(s network.Stream, err error) error {
 	return nil
 }
 
-// Digest returns the 32-byte BLAKE3 digest (the bao root) a CID commits to.
-func Digest(c cid.Cid) ([32]byte, error) {
-	var out [32]byte
-	d, err := mh.Decode(c.Hash())
-	if err != nil {
-		return out, err
-	}
-	if d.Code != mh.BLAKE3 || len(d.Digest) != 32 {
-		return out, fmt.Errorf("cid %s is not a 32-byte BLAKE3 hash", c)
-	}
-	copy(out[:], d.Digest)
-	return out, nil
-}
-
 // PutShard stores data under id on p, with deleteHash as the shard's delete authority.
 func (c *Client) PutShard(ctx context.Context, p peer.ID, id cid.Cid, data []byte, deleteHash [32]byte) error {
 	if p == c.self {
@@ -125,7 +111,7 @@ func (c *Client) PutShard(ctx context.Context, p peer.ID, id cid.Cid, data []byt
 // GetShard fetches id (size bytes) from p into dst[:0], verifying every 16 KiB group against
 // the CID as it arrives: a lying holder is caught at the first bad group (ErrCorrupt).
 func (c *Client) GetShard(ctx context.Context, p peer.ID, id cid.Cid, size int64, dst []byte) ([]byte, error) {
-	root, err := Digest(id)
+	root, err := codec.Digest(id)
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +142,7 @@ func (c *Client) GetShard(ctx context.Context, p peer.ID, id cid.Cid, size int64
 		if err := resp.Err(); err != nil {
 			return err
 		}
-		want := bao.EncodedSize(int(size), BaoGroup, true)
+		want := bao.EncodedSize(int(size), codec.BaoGroup, true)
 		if resp.Size != size || resp.OutboardLen != want {
 			return fmt.Errorf("%w: holder announced %d bytes and a %d-byte tree, want %d and %d", ErrCorrupt, resp.Size, resp.OutboardLen, size, want)
 		}
@@ -176,7 +162,7 @@ func verify(r io.Reader, outboard []byte, have, size int64, root [32]byte, dst [
 		return nil, fmt.Errorf("%w: size %d, want %d", ErrCorrupt, have, size)
 	}
 	w := &fixedWriter{buf: dst[:0], limit: int(size)}
-	ok, err := bao.Decode(w, r, bytes.NewReader(outboard), BaoGroup, root)
+	ok, err := bao.Decode(w, r, bytes.NewReader(outboard), codec.BaoGroup, root)
 	if err != nil {
 		return nil, err
 	}

@@ -21,9 +21,6 @@ const (
 // MaxLocations bounds a locations record (a 1 TiB file's record is ~1.5 MiB).
 const MaxLocations = 64 << 20
 
-// BaoGroup is the bao chunk-group exponent: 2^4 chunks of 1 KiB, so 16 KiB verified at a time.
-const BaoGroup = 4
-
 // MaxShard bounds a shard a node accepts or a client will read.
 const MaxShard = 256 << 20
 
