@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -266,6 +267,11 @@ func TestPeersAndID(t *testing.T) {
 	ps, err := net.Nodes[0].Peers(ctxT(t))
 	if err != nil || len(ps) != 2 {
 		t.Fatalf("peers: %+v %v", ps, err)
+	}
+	// Cairn's own Kademlia network, never the public IPFS DHT.
+	protos := net.Nodes[0].Host().Mux().Protocols()
+	if !slices.Contains(protos, "/cairn/kad/1.0.0") || slices.Contains(protos, "/ipfs/kad/1.0.0") {
+		t.Fatalf("DHT protocols: %v", protos)
 	}
 }
 
