@@ -13,6 +13,7 @@ import (
 	"github.com/cairn-storage/cairn/node/codec"
 	"github.com/cairn-storage/cairn/node/manifest"
 	"github.com/cairn-storage/cairn/node/transfer"
+	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/peer"
 )
 
@@ -69,7 +70,7 @@ func (n *Node) Get(ctx context.Context, capStr string, w io.Writer, start func(s
 		}
 		decoders <- d
 	}
-	g := &getter{n: n, m: m, loc: res.loc}
+	g := &getter{n: n, m: m, loc: res.loc, c: cp.Manifest}
 
 	type result struct {
 		plain []byte
@@ -131,14 +132,53 @@ func (n *Node) Get(ctx context.Context, capStr string, w io.Writer, start func(s
 
 // getter fetches and decodes the segments of one file.
 type getter struct {
-	n   *Node
-	m   *manifest.Manifest
-	loc *manifest.Locations
+	n *Node
+	m *manifest.Manifest
+	c cid.Cid
+
+	mu        sync.Mutex
+	loc       *manifest.Locations // grows once if a segment runs short (see widen)
+	widenOnce sync.Once
 }
 
-// segment fetches any k shards of segment i, data shards first (no decoding needed when all k
-// arrive), starting another shard whenever one fails, and returns the plaintext.
+// holders returns who holds shard idx of segment seg, per the current record.
+func (g *getter) holders(seg, idx int) []peer.ID {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.loc.Holders(seg, idx, g.m.N)
+}
+
+// widen asks every steward, not just the first that answered, and merges all their records: a
+// segment that found too few shards may have met a steward that withholds receipts. Once per get.
+func (g *getter) widen(ctx context.Context) bool {
+	widened := false
+	g.widenOnce.Do(func() {
+		res, err := g.n.resolve(ctx, g.c, true)
+		if err != nil {
+			return
+		}
+		g.mu.Lock()
+		g.loc = manifest.Merge(g.m, g.loc, res.loc)
+		g.mu.Unlock()
+		widened = true
+	})
+	return widened
+}
+
+// segment fetches any k shards of segment i and returns the plaintext; if too few arrive, it
+// widens the record once to every steward's copy and tries again.
 func (g *getter) segment(ctx context.Context, i int, dec *codec.Decoder, buf []byte) (plain, _ []byte, _ error) {
+	plain, buf, err := g.trySegment(ctx, i, dec, buf)
+	var ce *codedError
+	if errors.As(err, &ce) && ce.code == api.CodeTooFewShards && g.widen(ctx) {
+		return g.trySegment(ctx, i, dec, buf)
+	}
+	return plain, buf, err
+}
+
+// trySegment fetches any k shards of segment i, data shards first (no decoding needed when all k
+// arrive), starting another shard whenever one fails, and returns the plaintext.
+func (g *getter) trySegment(ctx context.Context, i int, dec *codec.Decoder, buf []byte) (plain, _ []byte, _ error) {
 	seg := g.m.Segments[i]
 	k, nShards := g.m.K, g.m.N
 	ss := int(seg.ShardSize)
@@ -162,8 +202,8 @@ func (g *getter) segment(ctx context.Context, i int, dec *codec.Decoder, buf []b
 		for next < nShards {
 			idx := next
 			next++
-			holder, ok := g.loc.Holder(i, idx)
-			if !ok {
+			holders := g.holders(i, idx)
+			if len(holders) == 0 {
 				results <- outcome{idx: idx, err: fmt.Errorf("no known holder")}
 				return true
 			}
@@ -176,7 +216,7 @@ func (g *getter) segment(ctx context.Context, i int, dec *codec.Decoder, buf []b
 				dst = make([]byte, 0, ss) // parity: the rare path, not worth pooling
 			}
 			wg.Go(func() {
-				data, err := g.fetch(ctx, holder, seg, idx, dst)
+				data, err := g.fetchAny(ctx, holders, seg, idx, dst)
 				results <- outcome{idx, data, err}
 			})
 			return true
@@ -232,6 +272,21 @@ func (g *getter) segment(ctx context.Context, i int, dec *codec.Decoder, buf []b
 		return nil, buf, fmt.Errorf("segment %d: %w", i, err)
 	}
 	return plain, buf, nil
+}
+
+// fetchAny gets one shard from the first of its holders that serves it verified.
+func (g *getter) fetchAny(ctx context.Context, holders []peer.ID, seg manifest.Segment, idx int, dst []byte) ([]byte, error) {
+	var err error
+	for _, h := range holders {
+		var data []byte
+		if data, err = g.fetch(ctx, h, seg, idx, dst); err == nil {
+			return data, nil
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return nil, err
 }
 
 // fetch gets one shard, verified, from its holder.

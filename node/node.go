@@ -27,6 +27,10 @@ import (
 // Agent names this software to peers.
 const Agent = "cairn/0.1.0"
 
+// maxPendingPerPeer bounds the shard uploads one peer may have in flight here: enough for a
+// put's parallel shards, too few to hold reservations against the rest of the network.
+const maxPendingPerPeer = 16
+
 // Options adjust a node beyond its repo's config.
 type Options struct {
 	// Bootstrap are extra multiaddrs (with /p2p/<id>) to join through.
@@ -45,7 +49,23 @@ type Node struct {
 	stewards *transfer.Stewardship
 	server   *transfer.Server
 	xfer     *transfer.Client
+	receipts *transfer.Receipts
+	tombs    *transfer.TombstoneServer
+	budget   *transfer.Budget
 	uploads  *uploads
+
+	// Running puts: Close cancels them through putsCtx and waits for their rollback.
+	putsCtx  context.Context
+	stopPuts context.CancelFunc
+	puts     sync.WaitGroup
+	putsMu   sync.Mutex
+	closing  bool
+	boot     []peer.AddrInfo // configured and --bootstrap peers
+	known    knownPeers      // peers.json: peers this node knew, rejoined through after a restart
+	joined   chan struct{}   // closed once the routing table first has a peer
+	joinOnce sync.Once
+	closeOne sync.Once
+	closeErr error
 
 	ctx    context.Context // lives until Close; background work hangs off it
 	cancel context.CancelFunc
@@ -68,8 +88,9 @@ func New(ctx context.Context, r *repo.Repo, opt Options) (_ *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &Node{repo: r, log: log, priv: priv}
+	n := &Node{repo: r, log: log, priv: priv, boot: boot, joined: make(chan struct{})}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
+	n.putsCtx, n.stopPuts = context.WithCancel(context.Background())
 	var closers []func()
 	defer func() {
 		if err != nil {
@@ -80,7 +101,11 @@ func New(ctx context.Context, r *repo.Repo, opt Options) (_ *Node, err error) {
 		}
 	}()
 
-	n.store, err = store.Open(r.DataPath(), store.Options{Capacity: int64(cfg.Storage.Capacity), NoSync: !cfg.Storage.Sync})
+	n.store, err = store.Open(r.DataPath(), store.Options{
+		Capacity: int64(cfg.Storage.Capacity), NoSync: !cfg.Storage.Sync,
+		PeerQuota: cfg.Storage.PeerQuota(), SubnetQuota: cfg.Storage.SubnetQuota(),
+		MaxPendingPerAccount: maxPendingPerPeer,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
@@ -95,7 +120,10 @@ func New(ctx context.Context, r *repo.Repo, opt Options) (_ *Node, err error) {
 		return nil, fmt.Errorf("start libp2p host: %w", err)
 	}
 	closers = append(closers, func() { base.Close() })
-	n.dht, err = dht.New(base, dht.Config{Prefix: cfg.Network.ProtocolPrefix, Bootstrap: boot})
+	n.loadKnownPeers()
+	// kad-dht falls back on these when its routing table empties; the remembered peers count.
+	dhtBoot := append(append([]peer.AddrInfo{}, boot...), addrInfos(n.known.peers, base.ID())...)
+	n.dht, err = dht.New(base, dht.Config{Prefix: cfg.Network.ProtocolPrefix, Bootstrap: dhtBoot})
 	if err != nil {
 		return nil, fmt.Errorf("start dht: %w", err)
 	}
@@ -103,11 +131,21 @@ func New(ctx context.Context, r *repo.Repo, opt Options) (_ *Node, err error) {
 	n.host = routedhost.Wrap(base, n.dht)
 
 	n.stewards = transfer.NewStewardship(n.store, n.announce)
-	n.server = transfer.NewServer(n.host, n.store, n.stewards, Agent, log)
+	n.budget = transfer.NewBudget(transfer.DefaultBudget())
+	n.server = transfer.NewServer(n.host, n.store, n.stewards, n.budget, Agent, log)
+	n.receipts = transfer.NewReceipts(n.host, n.store, priv, cfg.Intervals.OrphanLease.D(), n.budget)
+	n.tombs = transfer.NewTombstoneServer(n.host, n.stewards, n.budget)
 	n.xfer = transfer.NewClient(n.host, n.store, n.stewards)
+	n.server.OrphanLease = cfg.Intervals.OrphanLease.D()
+	n.xfer.OrphanLease = cfg.Intervals.OrphanLease.D()
+	n.startCollector()
+	n.startTombstones()
 
-	n.wg.Add(1)
-	go func() { defer n.wg.Done(); n.join(boot) }()
+	iv := cfg.Intervals
+	n.wg.Add(3)
+	go func() { defer n.wg.Done(); n.stayJoined(iv.Reconnect.D()) }()
+	go func() { defer n.wg.Done(); n.savePeersLoop(iv.PeerSave.D()) }()
+	go func() { defer n.wg.Done(); n.reprovideLoop(iv.Reprovide.D()) }()
 	return n, nil
 }
 
@@ -125,45 +163,6 @@ func parseBootstrap(addrs []string) ([]peer.AddrInfo, error) {
 		out = append(out, *ai)
 	}
 	return out, nil
-}
-
-// join connects to the bootstrap peers, retrying until one answers, then fills the routing table.
-func (n *Node) join(boot []peer.AddrInfo) {
-	if len(boot) == 0 {
-		return
-	}
-	for delay := 100 * time.Millisecond; ; delay = min(2*delay, 5*time.Second) {
-		ok := 0
-		for _, ai := range boot {
-			if ai.ID == n.host.ID() {
-				continue
-			}
-			ctx, cancel := context.WithTimeout(n.ctx, 5*time.Second)
-			if err := n.host.Connect(ctx, ai); err == nil {
-				ok++
-			} else {
-				n.log.Debug("bootstrap connect failed", "peer", ai.ID, "err", err)
-			}
-			cancel()
-		}
-		if ok > 0 {
-			break
-		}
-		select {
-		case <-n.ctx.Done():
-			return
-		case <-time.After(delay):
-		}
-	}
-	if err := n.dht.Bootstrap(n.ctx); err != nil {
-		n.log.Warn("dht bootstrap", "err", err)
-	}
-	// A refresh right away (rather than kad-dht's 10-minute period) lets a new node learn the
-	// network's other members within a second.
-	select {
-	case <-n.dht.ForceRefresh():
-	case <-n.ctx.Done():
-	}
 }
 
 // announce makes this node findable as a steward of manifest c through DHT provider records.
@@ -188,11 +187,23 @@ func (n *Node) DHT() *kad.IpfsDHT { return n.dht }
 // Store exposes the shard store.
 func (n *Node) Store() *store.Store { return n.store }
 
-// Close stops the node gracefully: protocol handlers first, then background work, DHT, host, store.
+// Close stops the node gracefully: protocol handlers first, then background work, the known
+// peers (saved while still connected), DHT, host, store. Closing twice returns the first result.
 func (n *Node) Close() error {
-	n.server.Close()
-	n.cancel()
-	n.wg.Wait()
-	errs := []error{n.dht.Close(), n.host.Close(), n.store.Close()}
-	return errors.Join(errs...)
+	n.closeOne.Do(func() {
+		n.drainPuts() // before the handlers go: a rollback may delete from this node too
+		n.server.Close()
+		n.receipts.Close()
+		n.tombs.Close()
+		n.cancel()
+		n.wg.Wait()
+		if err := n.savePeers(); err != nil {
+			n.log.Warn("save known peers", "err", err) // a cache: not worth failing the stop
+		}
+		n.closeErr = errors.Join(n.dht.Close(), n.host.Close(), n.store.Close())
+	})
+	return n.closeErr
 }
+
+// Transfer exposes the transfer client (for tests and diagnostics).
+func (n *Node) Transfer() *transfer.Client { return n.xfer }

@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cairn-storage/cairn/dht"
 	"github.com/cairn-storage/cairn/node/api"
 	"github.com/cairn-storage/cairn/node/codec"
 	"github.com/cairn-storage/cairn/node/manifest"
@@ -26,6 +25,9 @@ import (
 // 4-of-8. Two measured no faster on the 10-node devnet and held 45 MiB more.
 const encodeWorkers = 1
 
+// rollbackTimeout bounds how long a failed put spends taking back what it placed.
+const rollbackTimeout = 20 * time.Second
+
 // shardAttempts bounds how many nodes one shard is offered to before the put fails.
 const shardAttempts = 3
 
@@ -38,6 +40,7 @@ type storedShard struct {
 // putJob is the state of one put while it runs.
 type putJob struct {
 	n       *Node
+	ctx     context.Context // the put's own context: ends with the caller or node shutdown
 	p       codec.Params
 	kdel    [32]byte
 	cands   []candidate
@@ -45,11 +48,14 @@ type putJob struct {
 	rng     *mrand.Rand
 	timeout time.Duration
 
-	mu      sync.Mutex
-	failed  map[peer.ID]bool
-	stored  []storedShard
-	holders [][]peer.ID
-	segs    []manifest.Segment
+	mu        sync.Mutex
+	published bool           // the caller got the capability: never roll back
+	aborted   bool           // cancelled before publishing: everything placed is taken back
+	inflight  sync.WaitGroup // shard sends running; abort waits for them before taking back
+	failed    map[peer.ID]bool
+	stored    []storedShard
+	holders   [][]peer.ID
+	segs      []manifest.Segment
 }
 
 // Put encrypts, erasure-codes and spreads a file over the network, then publishes its manifest
@@ -74,9 +80,29 @@ func (n *Node) Put(ctx context.Context, r io.Reader, size int64, opt api.PutOpti
 	if err != nil {
 		return nil, err
 	}
+	done, ok := n.beginPut()
+	if !ok {
+		return nil, coded(api.CodeInternal, "node is shutting down")
+	}
+	var doneOnce sync.Once
+	finish := func() { doneOnce.Do(done) }
+	defer finish()
+	// The put stops when its caller goes away or the node shuts down.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(n.putsCtx, cancel)
+	defer stop()
 	defer releaseMemory(size)
-	job := &putJob{n: n, p: p, kdel: codec.DeleteKey(key), rng: newRNG(),
+	job := &putJob{n: n, ctx: ctx, p: p, kdel: codec.DeleteKey(key), rng: newRNG(),
 		timeout: time.Duration(cfg.ShardTimeout), failed: map[peer.ID]bool{}}
+	// Once cancelled, take back what was placed at once, even while the put itself may still be
+	// blocked reading its input; Close waits for this rollback, not for the reader.
+	unwatch := context.AfterFunc(ctx, func() {
+		if job.abort() {
+			finish()
+		}
+	})
+	defer unwatch()
 
 	// Find enough nodes before reading a byte, so a too-small network stores nothing.
 	job.cands = n.discover(ctx)
@@ -93,15 +119,43 @@ func (n *Node) Put(ctx context.Context, r io.Reader, size int64, opt api.PutOpti
 	err = codec.EncodeStream(ctx, r, size, p, key, encodeWorkers, job.storeSegment)
 	if err == nil {
 		var res *api.PutResult
-		if res, err = job.publish(ctx, key, size, opt.Name); err == nil {
+		if res, err = job.publish(ctx, key, size, opt.Name); err == nil && job.succeed() {
 			return res, nil
 		}
 	}
-	job.rollback()
+	job.rollback() // whatever an abort's rollback did not already take back
 	if ctx.Err() != nil {
 		return nil, fmt.Errorf("put cancelled: %w", ctx.Err())
 	}
 	return nil, err
+}
+
+// succeed marks the put published unless it was aborted meanwhile.
+func (j *putJob) succeed() bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.aborted {
+		return false
+	}
+	j.published = true
+	return true
+}
+
+// abort marks an unpublished put aborted and takes back what it placed; false if it had already
+// been published or aborted.
+func (j *putJob) abort() bool {
+	j.mu.Lock()
+	if j.published || j.aborted {
+		j.mu.Unlock()
+		return false
+	}
+	j.aborted = true
+	j.mu.Unlock()
+	// Sends already running end quickly (their context is cancelled); one may still succeed, so
+	// wait for them all before taking back, or its shard would stay behind.
+	j.inflight.Wait()
+	j.rollback()
+	return true
 }
 
 func newRNG() *mrand.Rand {
@@ -128,8 +182,18 @@ func (j *putJob) storeSegment(seg *codec.Segment) error {
 	}
 	errs := make([]error, j.p.N)
 	var wg sync.WaitGroup
+	j.mu.Lock()
+	if j.aborted {
+		j.mu.Unlock()
+		return context.Canceled
+	}
+	j.inflight.Add(j.p.N) // under mu, so never after abort started waiting
+	j.mu.Unlock()
 	for i := range holders {
-		wg.Go(func() { errs[i] = j.sendShard(seg, i, holders, used) })
+		wg.Go(func() {
+			defer j.inflight.Done()
+			errs[i] = j.sendShard(seg, i, holders, used)
+		})
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
@@ -138,7 +202,12 @@ func (j *putJob) storeSegment(seg *codec.Segment) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.holders = append(j.holders, holders)
-	j.segs = append(j.segs, manifest.Segment{Size: int64(seg.PlainSize), ShardSize: int64(seg.ShardSize), Shards: append([]cid.Cid(nil), seg.CIDs...)})
+	dhs := make([][32]byte, len(seg.CIDs))
+	for i, c := range seg.CIDs {
+		dhs[i] = codec.DeleteHash(codec.DeleteToken(j.kdel, c))
+	}
+	j.segs = append(j.segs, manifest.Segment{Size: int64(seg.PlainSize), ShardSize: int64(seg.ShardSize),
+		Shards: append([]cid.Cid(nil), seg.CIDs...), DeleteHashes: dhs})
 	return nil
 }
 
@@ -155,7 +224,7 @@ func (j *putJob) sendShard(seg *codec.Segment, i int, holders []peer.ID, used ma
 			}
 			holders[i] = next
 		}
-		ctx, cancel := context.WithTimeout(j.n.ctx, j.timeout)
+		ctx, cancel := context.WithTimeout(j.ctx, j.timeout)
 		err := j.n.xfer.PutShard(ctx, holders[i], c, seg.Shards[i], dh)
 		cancel()
 		if err == nil {
@@ -198,91 +267,18 @@ func (j *putJob) excluded() []reputation.NodeID {
 	return ex
 }
 
-// publish builds the manifest and signed locations record and hands them to the stewards.
-func (j *putJob) publish(ctx context.Context, key codec.Key, size int64, name string) (*api.PutResult, error) {
-	n := j.n
-	m := &manifest.Manifest{
-		Version: manifest.Version, Size: size, SegmentSize: int64(j.p.SegmentSize),
-		K: j.p.K, N: j.p.N, Cipher: manifest.CipherAES256GCM, Name: name,
-		DeleteHash: codec.DeleteHash(codec.ManifestDeleteToken(j.kdel)), Segments: j.segs,
-	}
-	body, err := m.Encode()
-	if err != nil {
-		return nil, fmt.Errorf("encode manifest: %w", err)
-	}
-	mc := manifest.CID(body)
-	loc := manifest.NewLocations(mc, len(j.segs), j.p.N)
-	for s, hs := range j.holders {
-		for i, h := range hs {
-			loc.Set(s, i, h)
-		}
-	}
-	loc.Seq = 1
-	loc.Time = time.Now().Unix()
-	if err := loc.Sign(n.priv); err != nil {
-		return nil, err
-	}
-	locBytes, err := loc.Encode()
-	if err != nil {
-		return nil, err
-	}
-	replicas := n.repo.Config.Put.ManifestReplicas
-	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	stewards, err := dht.Stewards(sctx, n.dht, dht.Key(mc), replicas)
-	if err != nil {
-		stewards = []peer.ID{n.host.ID()}
-	}
-	var (
-		mu sync.Mutex
-		ok []peer.ID
-		wg sync.WaitGroup
-	)
-	for _, p := range stewards {
-		wg.Go(func() {
-			if err := n.xfer.PutManifest(sctx, p, mc, body, locBytes); err != nil {
-				n.log.Info("steward refused manifest", "peer", p, "err", err)
-				return
-			}
-			mu.Lock()
-			ok = append(ok, p)
-			mu.Unlock()
-		})
-	}
-	wg.Wait()
-	// A manifest on one node is a single point of loss; ask for at least two copies whenever the
-	// network has two nodes.
-	need := min(2, len(stewards))
-	if len(ok) < need {
-		j.stored = append(j.stored, stewardsAsShards(ok, mc)...)
-		return nil, fmt.Errorf("manifest kept by %d of %d stewards, need %d", len(ok), len(stewards), need)
-	}
-	c := manifest.Capability{Manifest: mc, Key: key}
-	if err := n.uploads.add(api.ListEntry{Cap: c.String(), CID: mc.String(), Name: name, Size: size, Created: time.Now().Unix()}); err != nil {
-		n.log.Warn("record upload for ls", "err", err)
-	}
-	return &api.PutResult{Cap: c.String(), CID: mc.String(), Size: size, K: j.p.K, N: j.p.N, Segments: len(j.segs), Stewards: len(ok)}, nil
-}
-
-// stewardsAsShards lets rollback delete manifest copies through the same path as shards.
-func stewardsAsShards(ps []peer.ID, mc cid.Cid) []storedShard {
-	out := make([]storedShard, len(ps))
-	for i, p := range ps {
-		out[i] = storedShard{holder: p, cid: mc}
-	}
-	return out
-}
-
-// rollback takes back every shard (and manifest copy) a failed put placed. Best effort, bounded:
-// what it cannot reach holds an unreferenced blob that no get or ls can see.
+// rollback takes back every shard (and manifest copy) a failed put placed. Best effort, bounded,
+// and not cut short by the put's own cancellation or a node shutdown (Close waits for it): what
+// it cannot reach stays unconfirmed on its holder, which collects it after the orphan lease.
 func (j *putJob) rollback() {
 	j.mu.Lock()
-	stored := append([]storedShard(nil), j.stored...)
+	stored := j.stored
+	j.stored = nil // taken: a second rollback handles only what was placed since
 	j.mu.Unlock()
 	if len(stored) == 0 {
 		return
 	}
-	ctx, cancel := context.WithTimeout(j.n.ctx, 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(j.ctx), rollbackTimeout)
 	defer cancel()
 	sem := make(chan struct{}, 16)
 	var wg sync.WaitGroup

@@ -2,16 +2,31 @@ package node
 
 import (
 	"context"
+	"errors"
 	"sync"
-	"sync/atomic"
+	"time"
 
 	"github.com/cairn-storage/cairn/node/api"
 	"github.com/cairn-storage/cairn/node/codec"
+	"github.com/cairn-storage/cairn/node/store"
+	"github.com/cairn-storage/cairn/node/transfer"
+	"github.com/cairn-storage/cairn/node/wire"
+	"github.com/libp2p/go-libp2p/core/peer"
 )
 
-// Remove asks every holder to delete its shards and every steward to delete the manifest. The
-// capability's key proves the right to delete: each holder checks a per-shard token derived from
-// it against the hash it stored, so a holder learns nothing that deletes other holders' shards.
+// rmAttempts and rmRetryDelay bound how long rm itself retries a holder that does not answer
+// before leaving the delete to the stewards.
+const (
+	rmAttempts   = 3
+	rmRetryDelay = time.Second
+)
+
+// Remove asks every holder to delete its shards and, once none is left, every steward to delete
+// the manifest. The capability's key proves the right to delete: each holder checks a per-shard
+// token derived from it against the hash it stored, so a holder learns nothing that deletes other
+// holders' shards. A holder that does not answer keeps the removal open: the stewards get a
+// tombstone (the manifest token and the missing shards' tokens), stop serving the manifest, and
+// finish the deletes when the holder returns. Remove never reports success while a shard remains.
 func (n *Node) Remove(ctx context.Context, capStr string) (*api.RemoveResult, error) {
 	cp, err := parseCap(capStr)
 	if err != nil {
@@ -22,43 +37,124 @@ func (n *Node) Remove(ctx context.Context, capStr string) (*api.RemoveResult, er
 		return nil, err
 	}
 	kdel := codec.DeleteKey(cp.Key)
-	var deleted, failed, manifests atomic.Int64
-	sem := make(chan struct{}, 16)
-	var wg sync.WaitGroup
+	var todo []transfer.PendingDelete
 	for si, seg := range res.m.Segments {
 		for i, c := range seg.Shards {
-			h, ok := res.loc.Holder(si, i)
-			if !ok {
-				continue
+			for _, h := range res.loc.Holders(si, i, res.m.N) {
+				todo = append(todo, transfer.PendingDelete{Holder: h, Shard: c, Token: codec.DeleteToken(kdel, c)})
 			}
-			sem <- struct{}{}
-			wg.Go(func() {
-				defer func() { <-sem }()
-				if err := n.xfer.DeleteShard(ctx, h, c, codec.DeleteToken(kdel, c)); err != nil {
-					n.log.Info("rm: shard not deleted", "holder", h, "cid", c, "err", err)
-					failed.Add(1)
-					return
-				}
-				deleted.Add(1)
-			})
 		}
 	}
-	wg.Wait()
-	// Manifests go last: while any shard remains, the manifest is what lets a retry find it.
-	tok := codec.ManifestDeleteToken(kdel)
-	for _, s := range res.stewards {
-		wg.Go(func() {
-			if err := n.xfer.DeleteManifest(ctx, s, cp.Manifest, tok); err != nil {
-				n.log.Info("rm: manifest copy not deleted", "steward", s, "err", err)
-				return
+	out := &api.RemoveResult{CID: cp.Manifest.String()}
+	pending := todo
+	for attempt := 0; attempt < rmAttempts && len(pending) > 0; attempt++ {
+		if attempt > 0 {
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-time.After(rmRetryDelay):
 			}
-			manifests.Add(1)
+		}
+		var deleted int
+		pending, deleted = n.deleteShards(ctx, pending)
+		out.ShardsDeleted += deleted
+	}
+	out.ShardsFailed, out.Pending = len(pending), len(pending)
+
+	stewards := stewardsOf(res)
+	tok := codec.ManifestDeleteToken(kdel)
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, s := range stewards {
+		wg.Go(func() {
+			sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			var err error
+			if len(pending) == 0 {
+				// Nothing left on any holder: the manifest may go.
+				err = n.xfer.DeleteManifest(sctx, s, cp.Manifest, tok)
+			} else {
+				err = n.xfer.Tombstone(sctx, s, cp.Manifest, tok, pending)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil && len(pending) == 0:
+				out.ManifestCopies++
+			case err == nil:
+				out.Tombstones++
+			case transfer.IsNotFound(err):
+			default:
+				n.log.Info("rm: steward did not take the removal", "steward", s, "err", err)
+			}
 		})
 	}
 	wg.Wait()
+	if len(pending) > 0 && out.Tombstones == 0 {
+		return nil, coded(api.CodeInternal, "rm: %d shards are on holders that did not answer, and no steward took the removal over; run rm again later", len(pending))
+	}
+	out.Complete = len(pending) == 0
 	if err := n.uploads.remove(cp.Manifest.String()); err != nil {
 		n.log.Warn("rm: update upload list", "err", err)
 	}
-	return &api.RemoveResult{CID: cp.Manifest.String(), ShardsDeleted: int(deleted.Load()),
-		ShardsFailed: int(failed.Load()), ManifestCopies: int(manifests.Load())}, nil
+	return out, nil
+}
+
+// stewardsOf is every peer that served the manifest plus the latest appointed steward set.
+func stewardsOf(res *resolved) []peer.ID {
+	seen := map[peer.ID]bool{}
+	var out []peer.ID
+	add := func(p peer.ID) {
+		if !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	for _, p := range res.stewards {
+		add(p)
+	}
+	if sets := res.loc.Stewards; len(sets) > 0 {
+		for _, p := range sets[len(sets)-1].Members {
+			add(p)
+		}
+	}
+	return out
+}
+
+// deleteShards tries each delete once, in parallel, and returns the ones to try again: a holder
+// that answers "not found" or "not your reference" no longer holds ours, which counts as done.
+func (n *Node) deleteShards(ctx context.Context, todo []transfer.PendingDelete) (again []transfer.PendingDelete, deleted int) {
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 16)
+	for _, d := range todo {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			err := n.xfer.DeleteShard(dctx, d.Holder, d.Shard, d.Token)
+			cancel()
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				deleted++
+			case deleteSettled(err):
+			default:
+				n.log.Info("rm: shard not deleted yet", "holder", d.Holder, "cid", d.Shard, "err", err)
+				again = append(again, d)
+			}
+		})
+	}
+	wg.Wait()
+	return again, deleted
+}
+
+// deleteSettled reports whether a failed delete still means the holder keeps no reference of ours.
+func deleteSettled(err error) bool {
+	var re *wire.RemoteError
+	if errors.As(err, &re) {
+		return re.Code == wire.CodeNotFound || re.Code == wire.CodeForbidden
+	}
+	return transfer.IsNotFound(err) || errors.Is(err, store.ErrForbidden)
 }

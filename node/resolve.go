@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/cairn-storage/cairn/dht"
@@ -15,11 +16,30 @@ import (
 // lookupTimeout bounds the DHT lookups that find a manifest's stewards.
 const lookupTimeout = 20 * time.Second
 
-// resolved is a manifest found in the network, checked against its CID, with its locations.
+// resolved is a manifest found in the network, checked against its CID, with its locations: the
+// merge of every copy received, keeping only holders whose receipts are validly endorsed, so a
+// peer that serves a forged or stale record can neither add holders nor hide real ones.
 type resolved struct {
 	m        *manifest.Manifest
 	loc      *manifest.Locations
 	stewards []peer.ID // peers that served a valid copy
+}
+
+// covers reports whether loc names a holder for at least k shards of every segment: enough for
+// get to start. A record that covers less may be a steward withholding; get waits for more copies.
+func covers(m *manifest.Manifest, loc *manifest.Locations) bool {
+	for s := range m.Segments {
+		known := 0
+		for i := range m.N {
+			if len(loc.Holders(s, i, m.N)) > 0 {
+				known++
+			}
+		}
+		if known < m.K {
+			return false
+		}
+	}
+	return true
 }
 
 // manifestTryTimeout bounds one request for a manifest copy; a dead steward costs no more.
@@ -28,7 +48,8 @@ const manifestTryTimeout = 3 * time.Second
 // resolve finds manifest c through the DHT: this node's own store, the peers that announced it
 // (provider records) and the peers closest to its key (where stewards are placed, so it is found
 // even before announcements spread), all asked concurrently as the lookups return them. With all
-// set it waits for every answer, for stat and rm; otherwise it returns the first valid copy.
+// set it waits for every answer, for stat and rm; otherwise it returns as soon as the copies merged
+// so far name holders for k shards of every segment.
 func (n *Node) resolve(ctx context.Context, c cid.Cid, all bool) (*resolved, error) {
 	res := &resolved{}
 	ctx, cancel := context.WithCancel(ctx)
@@ -112,11 +133,12 @@ func (n *Node) resolve(ctx context.Context, c cid.Cid, all bool) (*resolved, err
 				continue
 			}
 			res.stewards = append(res.stewards, a.p)
-			// Prefer the newest locations record: a repair may have moved shards since.
-			if res.m == nil || a.loc.Seq > res.loc.Seq {
-				res.m, res.loc = a.m, a.loc
+			if res.m == nil {
+				res.m, res.loc = a.m, manifest.NewLocations(c)
 			}
-			if !all {
+			// Merge keeps only validly endorsed receipts, newest per holder, from every copy.
+			res.loc = manifest.Merge(res.m, res.loc, a.loc)
+			if !all && covers(res.m, res.loc) {
 				return res, nil
 			}
 		case <-ctx.Done():
@@ -142,18 +164,17 @@ func (n *Node) fetchManifest(ctx context.Context, p peer.ID, c cid.Cid) (*manife
 	if err != nil {
 		return nil, nil, err
 	}
+	if len(locBytes) > manifest.MaxLocationsSize(m) {
+		return nil, nil, fmt.Errorf("locations record of %d bytes exceeds %d for this manifest", len(locBytes), manifest.MaxLocationsSize(m))
+	}
 	loc, err := manifest.DecodeLocations(locBytes)
 	if err != nil {
 		return nil, nil, err
 	}
 	if !loc.Manifest.Equals(c) {
-		return nil, nil, coded(api.CodeInternal, "locations record names %s, not %s", loc.Manifest, c)
+		return nil, nil, fmt.Errorf("locations record names %s, not %s", loc.Manifest, c)
 	}
-	if err := loc.Verify(); err != nil {
-		return nil, nil, err
-	}
-	if err := loc.CheckAgainst(m); err != nil {
-		return nil, nil, err
-	}
+	// Entries are checked one by one when merged: an invalid one is dropped, not fatal, so a
+	// steward that stored junk still contributes its valid receipts.
 	return m, loc, nil
 }

@@ -7,12 +7,13 @@ import (
 	"time"
 
 	"github.com/cairn-storage/cairn/node/api"
+	"github.com/cairn-storage/cairn/node/manifest"
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/peer"
 )
 
-// Stat reports a file's layout and, for every shard, whether its holder still answers that it
-// has it. It asks each holder once for all the shards it holds.
+// Stat reports a file's layout and, for every shard, whether a holder still answers that it has
+// it. It asks each holder once (in batches) for all the shards it is said to hold.
 func (n *Node) Stat(ctx context.Context, capStr string) (*api.StatResult, error) {
 	cp, err := parseCap(capStr)
 	if err != nil {
@@ -23,10 +24,14 @@ func (n *Node) Stat(ctx context.Context, capStr string) (*api.StatResult, error)
 		return nil, err
 	}
 	m, loc := res.m, res.loc
+	meta, err := manifest.OpenMeta(cp.Key, m.Meta)
+	if err != nil {
+		return nil, coded(api.CodeBadCap, "the capability's key does not open this file's metadata: %v", err)
+	}
 	type ref struct{ seg, shard int }
 	byHolder := map[peer.ID][]ref{}
-	out := &api.StatResult{CID: cp.Manifest.String(), Name: m.Name, Size: m.Size, K: m.K, N: m.N,
-		SegmentSize: m.SegmentSize, Cipher: m.Cipher, Retrievable: true}
+	out := &api.StatResult{CID: cp.Manifest.String(), Name: meta.Name, Size: m.Size, K: m.K, N: m.N,
+		SegmentSize: m.SegmentSize, Cipher: m.Cipher, Owner: m.Owner.String(), Retrievable: true}
 	for _, s := range res.stewards {
 		out.Stewards = append(out.Stewards, s.String())
 	}
@@ -34,9 +39,13 @@ func (n *Node) Stat(ctx context.Context, capStr string) (*api.StatResult, error)
 		ss := api.SegmentStat{Index: si, Size: seg.Size, ShardSize: seg.ShardSize}
 		for i, c := range seg.Shards {
 			st := api.ShardStat{Index: i, CID: c.String()}
-			if h, ok := loc.Holder(si, i); ok {
-				st.Holder = h.String()
+			hs := loc.Holders(si, i, m.N)
+			for _, h := range hs {
+				st.Holders = append(st.Holders, h.String())
 				byHolder[h] = append(byHolder[h], ref{si, i})
+			}
+			if len(hs) > 0 {
+				st.Holder = hs[0].String()
 			} else {
 				st.Error = "no known holder"
 			}
@@ -63,10 +72,12 @@ func (n *Node) Stat(ctx context.Context, capStr string) (*api.StatResult, error)
 			for i, r := range refs {
 				st := &out.Segments[r.seg].Shards[r.shard]
 				switch {
+				case st.Answers:
+					// another holder already answers for this shard
 				case err != nil:
 					st.Error = brief(err)
 				case has[i]:
-					st.Answers = true
+					st.Answers, st.Holder, st.Error = true, h.String(), ""
 				default:
 					st.Error = "holder does not have it"
 				}

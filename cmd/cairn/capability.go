@@ -11,7 +11,7 @@ import (
 const capPrefix = "cairn:"
 
 // errNotCap and the parser's errors never echo the argument: a mistaken paste may be a secret.
-var errNotCap = errors.New("not a Cairn capability (capabilities look like cairn:r:<cid>:<key>, as printed by 'cairn put')")
+var errNotCap = errors.New("not a Cairn capability (capabilities look like cairn:r2:<cid>:<key>, as printed by 'cairn put')")
 
 // checkCapability validates a capability locally, so a typo fails at once rather than after a
 // network lookup. It returns the trimmed capability.

@@ -26,7 +26,7 @@ func TestPutGetThroughAPI(t *testing.T) {
 		res := cliTTY(t, tty, "--repo", r, "put", "--k", "2", "--n", "4", in)
 		mustOK(t, res)
 		capability := res.lastLine()
-		if !strings.HasPrefix(capability, "cairn:r:") {
+		if !strings.HasPrefix(capability, "cairn:r2:") {
 			t.Fatalf("last line %q is not a capability; stdout:\n%s", capability, res.stdout)
 		}
 		if fn.lastPut != (api.PutOptions{K: 2, N: 4, Name: "photo.jpg"}) {
@@ -55,7 +55,7 @@ func TestPutOutputModes(t *testing.T) {
 
 	res := cli(t, "--repo", r, "put", "-q", in)
 	mustOK(t, res)
-	if strings.Count(res.stdout, "\n") != 1 || !strings.HasPrefix(res.stdout, "cairn:r:") || res.stderr != "" {
+	if strings.Count(res.stdout, "\n") != 1 || !strings.HasPrefix(res.stdout, "cairn:r2:") || res.stderr != "" {
 		t.Fatalf("-q printed %q / %q", res.stdout, res.stderr)
 	}
 	res = cli(t, "--repo", r, "put", "--json", in)
@@ -192,11 +192,12 @@ func TestArgumentErrors(t *testing.T) {
 		{[]string{"put", "--n", "300", file}, "at most 255"},
 		{[]string{"get", "-o", "x"}, "missing CAP argument"},
 		{[]string{"get", "bafkreisomething", "-o", "x"}, "not a Cairn capability"},
-		{[]string{"get", "cairn:r:abc:def", "-o", "x"}, "malformed capability"},
+		{[]string{"get", "cairn:r2:abc:def", "-o", "x"}, "malformed capability"},
 		{[]string{"get", "cairn:w:abc:def", "-o", "x"}, "malformed capability"},
+		{[]string{"get", "cairn:r:bagaaihraypxyuo6sxfbgb7lxwliihxyjtiahxvqma6kfs6byhcmetyq5serq:ubziuj7bmioqx26aomgxnv4j4k3zy777wfioeq77nb24xub5vziq", "-o", "x"}, "capability format 1 is no longer read; the file must be stored again"},
 		{[]string{"get", validCap}, "missing -o OUT"},
 		{[]string{"stat", "hello"}, "not a Cairn capability"},
-		{[]string{"rm", "cairn:r:"}, "malformed capability"},
+		{[]string{"rm", "cairn:r2:"}, "malformed capability"},
 		{[]string{"--repo", noDaemon, "id"}, "daemon is not running at repo " + noDaemon + " (start it with: cairn daemon --repo " + noDaemon + ")"},
 		{[]string{"--repo", noDaemon, "put", file}, "daemon is not running"},
 		{[]string{"--repo", noDaemon, "get", validCap, "-o", "x"}, "daemon is not running"},

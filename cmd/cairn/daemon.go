@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"path/filepath"
 
 	"github.com/cairn-storage/cairn/node"
 	"github.com/cairn-storage/cairn/node/api"
@@ -23,7 +24,7 @@ func newDaemonCmd(a *app) *cobra.Command {
 			return a.runDaemon(cmd.Context(), bootstrap, level)
 		},
 	}
-	cmd.Flags().StringArrayVar(&bootstrap, "bootstrap", nil, "extra bootstrap peer multiaddr with /p2p/<id> (repeatable)")
+	cmd.Flags().StringArrayVar(&bootstrap, "bootstrap", nil, "bootstrap peer multiaddr with /p2p/<id> (repeatable); saved to the repo's config")
 	cmd.Flags().TextVar(&level, "log-level", slog.LevelInfo, "log level: debug, info, warn or error")
 	return cmd
 }
@@ -42,6 +43,9 @@ func (a *app) runDaemon(ctx context.Context, bootstrap []string, level slog.Leve
 	defer unlock()
 	// Holding the lock proves no other daemon uses this repo: any run files are stale.
 	r.RemoveRunFiles()
+	if err := rememberBootstrap(r, bootstrap); err != nil {
+		return err
+	}
 
 	addr := r.Config.API.Address
 	if !api.IsLoopbackAddr(addr) {
@@ -60,7 +64,7 @@ func (a *app) runDaemon(ctx context.Context, bootstrap []string, level slog.Leve
 	defer ln.Close()
 
 	log := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level}))
-	n, err := node.New(ctx, r, node.Options{Bootstrap: bootstrap, Logger: log})
+	n, err := node.New(ctx, r, node.Options{Logger: log})
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil // interrupted while starting: a normal stop
@@ -92,4 +96,20 @@ func (a *app) serveNode(ctx context.Context, r *repo.Repo, ln net.Listener, n *n
 	err = api.Serve(ctx, ln, api.NewServer(n, token))
 	fmt.Fprintln(a.stderr, "cairn: shutting down")
 	return err
+}
+
+// rememberBootstrap adds the --bootstrap addresses the config lacks to network.bootstrap and
+// saves it, so a later plain "cairn daemon" joins the same way.
+func rememberBootstrap(r *repo.Repo, addrs []string) error {
+	added, err := r.Config.Network.AddBootstrap(addrs...)
+	if err != nil {
+		return fmt.Errorf("--bootstrap: %w", err)
+	}
+	if added == 0 {
+		return nil
+	}
+	if err := r.SaveConfig(); err != nil {
+		return fmt.Errorf("save --bootstrap to %s: %w", filepath.Join(r.Path, repo.ConfigFile), err)
+	}
+	return nil
 }

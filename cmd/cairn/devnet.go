@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/cairn-storage/cairn/node/api"
@@ -27,6 +26,7 @@ type devnetFlags struct {
 	nodes int
 	root  string
 	k, n  int
+	fast  bool
 }
 
 func newDevnetCmd(a *app) *cobra.Command {
@@ -34,9 +34,11 @@ func newDevnetCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "devnet --nodes N --root DIR",
 		Short: "Run a local network of N daemons for development and tests",
-		Long: "Run N daemons on this machine, node i listening on 127.0.i.1, all bootstrapped from\n" +
-			"node-1. Repos live in DIR/node-i and are reused across runs. Prints \"ready\" on stdout\n" +
-			"once every node has peers in its routing table; Ctrl-C stops all nodes.",
+		Long: "Run N daemons on this machine, node i on a fixed port of 127.0.i.1, all bootstrapped from\n" +
+			"node-1 (node-1 from node-2). Repos live in DIR/node-i and are reused across runs; each\n" +
+			"config holds the node's addresses and bootstrap peer, so 'cairn daemon --repo DIR/node-i'\n" +
+			"restarts one node alone. Prints \"ready\" on stdout once every node has peers in its\n" +
+			"routing table; Ctrl-C stops all nodes.",
 		Args: argNames(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.runDevnet(cmd.Context(), f)
@@ -47,6 +49,7 @@ func newDevnetCmd(a *app) *cobra.Command {
 	fl.StringVar(&f.root, "root", "", "directory holding the node repos (required)")
 	fl.IntVar(&f.k, "k", 0, "put.k in each node's config (default from config defaults)")
 	fl.IntVar(&f.n, "n", 0, "put.n in each node's config (default from config defaults)")
+	fl.BoolVar(&f.fast, "fast", false, "shorten every periodic interval to seconds (orphan lease, reprovide, ...) for tests and demos")
 	return cmd
 }
 
@@ -87,14 +90,11 @@ func (a *app) runDevnet(ctx context.Context, f devnetFlags) error {
 	if err != nil {
 		return fmt.Errorf("find own executable: %w", err)
 	}
-	repoN := 0
-	for i := 1; i <= f.nodes; i++ {
-		r, err := prepareDevnetRepo(root, i, f.k, f.n)
-		if err != nil {
-			return err
-		}
-		repoN = r.Config.Put.N
+	repos, err := prepareDevnetRepos(f, root)
+	if err != nil {
+		return err
 	}
+	repoN := repos[len(repos)-1].Config.Put.N
 	d := &devnet{a: a, root: root, exe: exe, exits: make(chan *child, f.nodes)}
 	err = d.start(ctx, f.nodes)
 	if err != nil || ctx.Err() != nil {
@@ -111,12 +111,12 @@ func (a *app) runDevnet(ctx context.Context, f devnetFlags) error {
 	return nil
 }
 
-// start launches node-1, then every other node bootstrapped from it, and waits until all have
-// joined, within devnetReadyTimeout overall.
+// start launches node-1, then every other node (each config names its bootstrap peer), and
+// waits until all have joined, within devnetReadyTimeout overall.
 func (d *devnet) start(parent context.Context, nodes int) error {
 	ctx, cancel := context.WithTimeout(parent, devnetReadyTimeout)
 	defer cancel()
-	first, err := d.spawn(1, "")
+	first, err := d.spawn(1)
 	if err != nil {
 		return err
 	}
@@ -124,21 +124,17 @@ func (d *devnet) start(parent context.Context, nodes int) error {
 	if err != nil {
 		return err
 	}
-	boot, err := bootstrapAddr(id)
-	if err != nil {
-		return err
-	}
 	fmt.Fprintf(d.a.stderr, "devnet: node-1 is up as %s; starting %d more\n", id.PeerID, nodes-1)
 	for i := 2; i <= nodes; i++ {
-		if _, err := d.spawn(i, boot); err != nil {
+		if _, err := d.spawn(i); err != nil {
 			return err
 		}
 	}
 	return d.waitReady(ctx, parent, min(nodes-1, devnetWantPeers))
 }
 
-func (d *devnet) spawn(i int, boot string) (*child, error) {
-	c, err := spawn(d.exe, devnetRepoPath(d.root, i), boot, d.exits)
+func (d *devnet) spawn(i int) (*child, error) {
+	c, err := spawn(d.exe, devnetRepoPath(d.root, i), d.exits)
 	if err != nil {
 		return nil, err
 	}
@@ -172,19 +168,6 @@ func (d *devnet) waitID(ctx context.Context, c *child) (*api.IDResult, error) {
 		case <-tick.C:
 		}
 	}
-}
-
-// bootstrapAddr picks node-1's TCP address (TCP is what the nodes prefer on loopback).
-func bootstrapAddr(id *api.IDResult) (string, error) {
-	for _, s := range id.Addresses {
-		if strings.Contains(s, "/tcp/") && !strings.Contains(s, "/ws") {
-			if !strings.Contains(s, "/p2p/") {
-				s += "/p2p/" + id.PeerID
-			}
-			return s, nil
-		}
-	}
-	return "", fmt.Errorf("devnet: node-1 reports no TCP address (it has: %s)", strings.Join(id.Addresses, ", "))
 }
 
 // supervise reports nodes that die until ctx ends; fault tests kill nodes on purpose.

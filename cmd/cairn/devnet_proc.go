@@ -23,9 +23,10 @@ type child struct {
 	stopping atomic.Bool // set before devnet signals it, so the exit is not reported as a death
 }
 
-// spawn starts "exe daemon --repo DIR [--bootstrap ADDR]" with output to DIR/daemon.log.
-// Each child's exit is sent once to exits unless devnet stopped it.
-func spawn(exe, repoPath string, boot string, exits chan<- *child) (*child, error) {
+// spawn starts "exe daemon --repo DIR" with output to DIR/daemon.log: the repo's config holds
+// everything it needs, so the same command restarts it by hand. Each child's exit is sent once
+// to exits unless devnet stopped it.
+func spawn(exe, repoPath string, exits chan<- *child) (*child, error) {
 	c := &child{
 		name: filepath.Base(repoPath),
 		repo: repoPath,
@@ -37,11 +38,7 @@ func spawn(exe, repoPath string, boot string, exits chan<- *child) (*child, erro
 		return nil, err
 	}
 	defer logf.Close() // the child has its own descriptor
-	args := []string{"daemon", "--repo", repoPath}
-	if boot != "" {
-		args = append(args, "--bootstrap", boot)
-	}
-	c.cmd = exec.Command(exe, args...)
+	c.cmd = exec.Command(exe, "daemon", "--repo", repoPath)
 	c.cmd.Stdout, c.cmd.Stderr = logf, logf
 	c.cmd.SysProcAttr = childSysProcAttr()
 	if err := c.cmd.Start(); err != nil {

@@ -2,9 +2,11 @@ package main
 
 import (
 	"errors"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -23,19 +25,11 @@ func TestDevnetConfig(t *testing.T) {
 		{250, 2, 0, 2, def.Put.N},
 	} {
 		cfg := devnetConfig(tc.i, tc.k, tc.n)
-		ip := "/ip4/127.0." + strconv.Itoa(tc.i) + ".1"
-		want := []string{ip + "/tcp/0", ip + "/udp/0/quic-v1"}
-		if strings.Join(cfg.Network.Listen, " ") != strings.Join(want, " ") {
-			t.Errorf("node %d listens on %v, want %v", tc.i, cfg.Network.Listen, want)
-		}
-		if cfg.API.Address != "127.0.0.1:0" || !api.IsLoopbackAddr(cfg.API.Address) {
-			t.Errorf("node %d API %q", tc.i, cfg.API.Address)
+		if strings.Join(cfg.Network.Listen, " ") != strings.Join(config.LoopbackListen(tc.i, 0), " ") {
+			t.Errorf("node %d listens on %v", tc.i, cfg.Network.Listen)
 		}
 		if cfg.Put.K != tc.wantK || cfg.Put.N != tc.wantN {
 			t.Errorf("node %d k/n %d/%d, want %d/%d", tc.i, cfg.Put.K, cfg.Put.N, tc.wantK, tc.wantN)
-		}
-		if len(cfg.Network.Bootstrap) != 0 {
-			t.Errorf("bootstrap in config: %v (it is passed on the command line)", cfg.Network.Bootstrap)
 		}
 		if err := cfg.Validate(); err != nil {
 			t.Errorf("node %d: %v", tc.i, err)
@@ -43,68 +37,144 @@ func TestDevnetConfig(t *testing.T) {
 	}
 }
 
-func TestPrepareDevnetRepo(t *testing.T) {
-	root := t.TempDir()
-	r, err := prepareDevnetRepo(root, 3, 0, 0)
-	if err != nil {
-		t.Fatal(err)
+// fixedPort checks node i's config listens on one fixed port of 127.0.i.1 for TCP and QUIC,
+// with its API on another, and returns the port.
+func fixedPort(t *testing.T, cfg config.Config, i int) int {
+	t.Helper()
+	port := listenPort(cfg.Network.Listen, i)
+	if port <= 0 {
+		t.Fatalf("node-%d listens on %v, want fixed TCP and QUIC ports on %s", i, cfg.Network.Listen, config.LoopbackIP(i))
 	}
-	if r.Path != filepath.Join(root, "node-3") {
-		t.Fatalf("path %s", r.Path)
+	host, ps, err := net.SplitHostPort(cfg.API.Address)
+	if err != nil || host != config.LoopbackIP(i) || ps == "0" || ps == strconv.Itoa(port) || !api.IsLoopbackAddr(cfg.API.Address) {
+		t.Fatalf("node-%d API address %q, want a fixed port on %s", i, cfg.API.Address, config.LoopbackIP(i))
 	}
-	id1, _ := os.ReadFile(filepath.Join(r.Path, repo.IdentityFile))
+	return port
+}
 
-	// A killed daemon left run files; reuse keeps the identity, applies k/n, drops the files.
-	if err := r.WriteRunFiles("http://127.0.0.1:1"); err != nil {
-		t.Fatal(err)
-	}
-	r2, err := prepareDevnetRepo(root, 3, 2, 3)
+func TestPrepareDevnetRepos(t *testing.T) {
+	root := t.TempDir()
+	repos, err := prepareDevnetRepos(devnetFlags{nodes: 3, k: 2, n: 3, fast: true}, root)
 	if err != nil {
 		t.Fatal(err)
 	}
-	id2, _ := os.ReadFile(filepath.Join(r.Path, repo.IdentityFile))
+	ids := make([]string, 3)
+	ports := make([]int, 3)
+	for i, r := range repos {
+		if r.Path != devnetRepoPath(root, i+1) {
+			t.Fatalf("path %s", r.Path)
+		}
+		id, err := r.PeerID()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[i] = id.String()
+		re, err := repo.Open(r.Path) // what a plain "cairn daemon --repo" reads
+		if err != nil {
+			t.Fatal(err)
+		}
+		ports[i] = fixedPort(t, re.Config, i+1)
+		if re.Config.Put.K != 2 || re.Config.Put.N != 3 || re.Config.Intervals != config.FastIntervals() {
+			t.Fatalf("node-%d: k/n %d/%d, intervals %+v", i+1, re.Config.Put.K, re.Config.Put.N, re.Config.Intervals)
+		}
+	}
+	wantBoot := func(i int) []string { // node-1 joins through node-2, the others through node-1
+		j := 1
+		if i == 1 {
+			j = 2
+		}
+		return []string{"/ip4/" + config.LoopbackIP(j) + "/tcp/" + strconv.Itoa(ports[j-1]) + "/p2p/" + ids[j-1]}
+	}
+	for i := 1; i <= 3; i++ {
+		re, _ := repo.Open(devnetRepoPath(root, i))
+		if !slices.Equal(re.Config.Network.Bootstrap, wantBoot(i)) {
+			t.Fatalf("node-%d bootstrap %v, want %v", i, re.Config.Network.Bootstrap, wantBoot(i))
+		}
+	}
+	id1, _ := os.ReadFile(filepath.Join(repos[2].Path, repo.IdentityFile))
+
+	// A killed daemon left run files; reuse keeps identity and addresses, drops the run files,
+	// and without --fast restores the default intervals.
+	if err := repos[2].WriteRunFiles("http://127.0.0.1:1"); err != nil {
+		t.Fatal(err)
+	}
+	again, err := prepareDevnetRepos(devnetFlags{nodes: 3}, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id2, _ := os.ReadFile(filepath.Join(again[2].Path, repo.IdentityFile))
 	if string(id1) != string(id2) {
 		t.Fatal("identity replaced on reuse")
 	}
-	if _, err := repo.ReadAPIAddr(r.Path); err == nil {
+	if _, err := repo.ReadAPIAddr(again[2].Path); err == nil {
 		t.Fatal("stale api file kept")
 	}
-	reread, _ := repo.Open(r.Path)
-	if r2.Config.Put.K != 2 || reread.Config.Put.K != 2 || reread.Config.Put.N != 3 {
-		t.Fatalf("k/n not saved: %+v", reread.Config.Put)
+	for i := 1; i <= 3; i++ {
+		re, _ := repo.Open(devnetRepoPath(root, i))
+		if p := fixedPort(t, re.Config, i); p != ports[i-1] {
+			t.Fatalf("node-%d moved from port %d to %d on reuse", i, ports[i-1], p)
+		}
+		if re.Config.Put.K != 2 || re.Config.Intervals != config.Default().Intervals || !slices.Equal(re.Config.Network.Bootstrap, wantBoot(i)) {
+			t.Fatalf("node-%d after reuse: %+v", i, re.Config)
+		}
+	}
+
+	// A port taken since is replaced, and the others' bootstrap follows node-1 there.
+	ln, err := net.Listen("tcp", net.JoinHostPort(config.LoopbackIP(1), strconv.Itoa(ports[0])))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	if _, err := prepareDevnetRepos(devnetFlags{nodes: 3}, root); err != nil {
+		t.Fatal(err)
+	}
+	re1, _ := repo.Open(devnetRepoPath(root, 1))
+	re3, _ := repo.Open(devnetRepoPath(root, 3))
+	moved := fixedPort(t, re1.Config, 1)
+	if moved == ports[0] || !strings.Contains(re3.Config.Network.Bootstrap[0], "/tcp/"+strconv.Itoa(moved)+"/") {
+		t.Fatalf("node-1 port %d (was taken: %d), node-3 bootstrap %v", moved, ports[0], re3.Config.Network.Bootstrap)
 	}
 
 	// A repo in use by a running daemon is refused, its files untouched.
-	unlock, err := reread.Lock()
+	unlock, err := re3.Lock()
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer unlock()
-	reread.WriteRunFiles("http://127.0.0.1:2")
-	if _, err := prepareDevnetRepo(root, 3, 0, 0); err == nil || !strings.Contains(err.Error(), "another devnet") {
+	re3.WriteRunFiles("http://127.0.0.1:2")
+	if _, err := prepareDevnetRepos(devnetFlags{nodes: 3}, root); err == nil || !strings.Contains(err.Error(), "another devnet") {
 		t.Fatalf("locked repo: %v", err)
 	}
-	if _, err := repo.ReadAPIAddr(r.Path); err != nil {
+	if _, err := repo.ReadAPIAddr(re3.Path); err != nil {
 		t.Fatal("a live daemon's api file was removed")
 	}
 }
 
-func TestBootstrapAddr(t *testing.T) {
-	id := &api.IDResult{PeerID: "12D3KooWX", Addresses: []string{
-		"/ip4/127.0.1.1/udp/5/quic-v1/p2p/12D3KooWX",
-		"/ip4/127.0.1.1/tcp/4/ws/p2p/12D3KooWX",
-		"/ip4/127.0.1.1/tcp/4/p2p/12D3KooWX",
-	}}
-	if got, err := bootstrapAddr(id); err != nil || got != "/ip4/127.0.1.1/tcp/4/p2p/12D3KooWX" {
-		t.Fatalf("got %q %v", got, err)
+func TestSingleNodeDevnetHasNoBootstrap(t *testing.T) {
+	repos, err := prepareDevnetRepos(devnetFlags{nodes: 1}, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
 	}
-	id.Addresses = []string{"/ip4/127.0.1.1/tcp/4"}
-	if got, _ := bootstrapAddr(id); got != "/ip4/127.0.1.1/tcp/4/p2p/12D3KooWX" {
-		t.Fatalf("without /p2p: %q", got)
+	if b := repos[0].Config.Network.Bootstrap; len(b) != 0 {
+		t.Fatalf("lone node bootstraps from %v", b)
 	}
-	id.Addresses = []string{"/ip4/127.0.1.1/udp/5/quic-v1"}
-	if _, err := bootstrapAddr(id); err == nil {
-		t.Fatal("no TCP address accepted")
+}
+
+func TestListenPort(t *testing.T) {
+	for _, tc := range []struct {
+		listen []string
+		want   int
+	}{
+		{config.LoopbackListen(4, 4101), 4101},
+		{config.LoopbackListen(4, 0), 0},
+		{config.LoopbackListen(5, 4101), 0}, // another node's address
+		{[]string{"/ip4/127.0.4.1/tcp/4101"}, 0},
+		{[]string{"/ip4/127.0.4.1/tcp/4101", "/ip4/127.0.4.1/udp/4102/quic-v1"}, 0},
+		{[]string{"/ip4/127.0.4.1/tcp/x", "/ip4/127.0.4.1/udp/x/quic-v1"}, 0},
+	} {
+		if got := listenPort(tc.listen, 4); got != tc.want {
+			t.Errorf("listenPort(%v) = %d, want %d", tc.listen, got, tc.want)
+		}
 	}
 }
 

@@ -254,7 +254,7 @@ func TestDevnetEndToEnd(t *testing.T) {
 	// Clear errors for bad input, before anything is stored.
 	missing := filepath.Join(t.TempDir(), "missing.bin")
 	procFail(t, proc(t, d.repo(1), "put", missing), "missing.bin")
-	procFail(t, proc(t, d.repo(1), "get", "cairn:r:bogus:key", "-o", filepath.Join(t.TempDir(), "x")), "capability")
+	procFail(t, proc(t, d.repo(1), "get", "cairn:r2:bogus:key", "-o", filepath.Join(t.TempDir(), "x")), "capability")
 	procFail(t, proc(t, d.repo(1), "get", "hello", "-o", filepath.Join(t.TempDir(), "x")), "capability")
 	unknown := manifest.Capability{Manifest: manifest.CID([]byte("nobody stores this"))}
 	procFail(t, proc(t, d.repo(2), "get", unknown.String(), "-o", filepath.Join(t.TempDir(), "x")), "not found")
@@ -268,7 +268,7 @@ func TestDevnetEndToEnd(t *testing.T) {
 	// Put on node-1, get on node-8: identical. Two 16 MiB segments and a partial third.
 	fileA, dataA := writeRandom(t, 40<<20+12345, 2)
 	resA := put(t, d.repo(1), fileA)
-	if lines := strings.Split(strings.TrimSpace(procOK(t, proc(t, d.repo(1), "put", "-q", small)).stdout), "\n"); !strings.HasPrefix(lines[len(lines)-1], "cairn:r:") {
+	if lines := strings.Split(strings.TrimSpace(procOK(t, proc(t, d.repo(1), "put", "-q", small)).stdout), "\n"); !strings.HasPrefix(lines[len(lines)-1], "cairn:r2:") {
 		t.Fatalf("put does not end with the capability: %q", lines)
 	}
 	getAndCompare(t, d.repo(getter), resA.Cap, dataA)

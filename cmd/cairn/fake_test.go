@@ -38,7 +38,7 @@ func newFakeNode() *fakeNode {
 }
 
 func testCap(data []byte) string {
-	c := manifest.Capability{Manifest: codec.BlobCID(codec.CodecJSON, data)}
+	c := manifest.Capability{Manifest: codec.BlobCID(codec.CodecCBOR, data)}
 	c.Key[0] = 1
 	return c.String()
 }

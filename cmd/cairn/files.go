@@ -143,9 +143,15 @@ func newRmCmd(a *app) *cobra.Command {
 			if jsonOut {
 				return a.printJSON(res)
 			}
-			a.printf("removed %s: %s deleted, %d failed, %s of the manifest deleted\n", res.CID,
-				plural(res.ShardsDeleted, "shard", "shards"), res.ShardsFailed,
-				plural(res.ManifestCopies, "copy", "copies"))
+			if !res.Complete {
+				// Not a success: shards remain until their holders return.
+				a.printf("removal pending for %s: %s deleted; %s on holders that did not answer; %s will finish when they return, and serve the file to nobody meanwhile\n",
+					res.CID, plural(res.ShardsDeleted, "shard", "shards"), plural(res.Pending, "shard is", "shards are"),
+					plural(res.Tombstones, "steward", "stewards"))
+				return nil
+			}
+			a.printf("removed %s: %s deleted, %s of the manifest deleted\n", res.CID,
+				plural(res.ShardsDeleted, "shard", "shards"), plural(res.ManifestCopies, "copy", "copies"))
 			return nil
 		},
 	}

@@ -39,11 +39,12 @@ type PutResult struct {
 }
 
 type ShardStat struct {
-	Index   int    `json:"index"`
-	CID     string `json:"cid"`
-	Holder  string `json:"holder"`
-	Answers bool   `json:"answers"` // the holder answered that it has the shard
-	Error   string `json:"error,omitempty"`
+	Index   int      `json:"index"`
+	CID     string   `json:"cid"`
+	Holder  string   `json:"holder"`            // the holder that answered, else the first one known
+	Holders []string `json:"holders,omitempty"` // every holder with an endorsed storage receipt
+	Answers bool     `json:"answers"`           // a holder answered that it has the shard
+	Error   string   `json:"error,omitempty"`
 }
 
 type SegmentStat struct {
@@ -62,6 +63,7 @@ type StatResult struct {
 	N           int           `json:"n"`
 	SegmentSize int64         `json:"segment_size"`
 	Cipher      string        `json:"cipher"`
+	Owner       string        `json:"owner"`    // peer ID of the uploader, named in the manifest
 	Stewards    []string      `json:"stewards"` // peers that served or hold the manifest
 	Segments    []SegmentStat `json:"segments"`
 	// Retrievable is true when every segment has at least K answering shards.
@@ -79,8 +81,13 @@ type ListEntry struct {
 type RemoveResult struct {
 	CID            string `json:"cid"`
 	ShardsDeleted  int    `json:"shards_deleted"`
-	ShardsFailed   int    `json:"shards_failed"`
+	ShardsFailed   int    `json:"shards_failed"` // holders did not answer; see Pending
 	ManifestCopies int    `json:"manifest_copies_deleted"`
+	// Complete is true only when no holder has a shard left: then the manifest is gone too.
+	Complete bool `json:"complete"`
+	// Pending counts shard deletes the stewards will finish (a tombstone) when holders return.
+	Pending    int `json:"pending"`
+	Tombstones int `json:"tombstones"` // stewards that took the tombstone
 }
 
 type IDResult struct {

@@ -12,6 +12,7 @@ import (
 const (
 	CodecRaw  uint64 = 0x55   // shards
 	CodecJSON uint64 = 0x0200 // manifests
+	CodecCBOR uint64 = 0x51   // manifests, format 2 (json ones are format 1)
 )
 
 // deleteKeyContext is the blake3.DeriveKey context for Kdel.

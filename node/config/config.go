@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -14,10 +15,11 @@ import (
 
 // Config is the whole node configuration.
 type Config struct {
-	Network Network `toml:"network"`
-	API     API     `toml:"api"`
-	Storage Storage `toml:"storage"`
-	Put     Put     `toml:"put"`
+	Network   Network   `toml:"network"`
+	API       API       `toml:"api"`
+	Storage   Storage   `toml:"storage"`
+	Put       Put       `toml:"put"`
+	Intervals Intervals `toml:"intervals"`
 }
 
 // Network configures the libp2p host and the DHT.
@@ -50,6 +52,27 @@ type Storage struct {
 	Capacity Size `toml:"capacity"`
 	// Sync fsyncs every shard before acknowledging it. Turning it off risks data loss on power cut.
 	Sync bool `toml:"sync"`
+	// PeerShare is the percent of capacity (1 to 100) that shards uploaded by one peer may fill:
+	// identities are free, so no single one may take the whole disk.
+	PeerShare int `toml:"peer_share"`
+	// SubnetShare is the percent of capacity (1 to 100) that uploads from one /24 (IPv4) or /48
+	// (IPv6) may fill, however many identities they use: addresses cost more than identities.
+	SubnetShare int `toml:"subnet_share"`
+}
+
+// PeerQuota is the most bytes one uploading peer may store here; 0 means unlimited (capacity 0).
+func (s Storage) PeerQuota() int64 { return share(s.Capacity, s.PeerShare) }
+
+// SubnetQuota is the most bytes uploads from one /24 or /48 may store here; 0 means unlimited.
+func (s Storage) SubnetQuota() int64 { return share(s.Capacity, s.SubnetShare) }
+
+// share is pct percent of capacity, at least 1 byte when capacity is set, without overflow.
+func share(capacity Size, pct int) int64 {
+	if capacity <= 0 {
+		return 0
+	}
+	c := int64(capacity)
+	return max(c/100*int64(pct)+c%100*int64(pct)/100, 1)
 }
 
 // Put holds the defaults for storing files; the CLI's --k/--n override them per file.
@@ -76,21 +99,27 @@ func Default() Config {
 			HighWater:      400,
 		},
 		API:     API{Address: "127.0.0.1:5101"},
-		Storage: Storage{Capacity: 100 << 30, Sync: true},
+		Storage: Storage{Capacity: 100 << 30, Sync: true, PeerShare: 10, SubnetShare: 25},
 		Put: Put{
 			K: 4, N: 8, SegmentSize: 16 << 20, ManifestReplicas: 5,
 			ShardTimeout: Duration(2 * time.Minute),
+		},
+		Intervals: Intervals{
+			OrphanLease: Duration(time.Hour),
+			Reprovide:   Duration(12 * time.Hour),
+			PeerSave:    Duration(5 * time.Minute),
+			DeleteRetry: Duration(time.Minute),
+			Reconnect:   Duration(30 * time.Second),
 		},
 	}
 }
 
 // Loopback is the config of node i (1 to 254) of a network on one machine: it listens on
-// 127.0.i.1, so each node looks like its own /24 to placement, on kernel-chosen ports (TCP and
-// QUIC), with its API on a kernel-chosen loopback port.
+// LoopbackIP(i) on kernel-chosen ports (TCP and QUIC), with its API on a kernel-chosen
+// loopback port.
 func Loopback(i int) Config {
 	cfg := Default()
-	ip := fmt.Sprintf("127.0.%d.1", i)
-	cfg.Network.Listen = []string{"/ip4/" + ip + "/tcp/0", "/ip4/" + ip + "/udp/0/quic-v1"}
+	cfg.Network.Listen = LoopbackListen(i, 0)
 	cfg.API.Address = "127.0.0.1:0"
 	return cfg
 }
@@ -113,14 +142,44 @@ func Load(path string) (Config, error) {
 	return cfg, nil
 }
 
-// Save writes cfg as TOML with mode 0644 (it holds no secrets).
+// Save writes cfg as TOML with mode 0644 (it holds no secrets), atomically: a crash leaves the
+// old file or the new one, never half of one. Every field is written; comments are not kept.
 func Save(path string, cfg Config) error {
 	b, err := toml.Marshal(cfg)
 	if err != nil {
-		return err
+		return fmt.Errorf("encode config: %w", err)
 	}
 	header := "# Cairn node configuration. Defaults are documented in node/config/config.go.\n"
-	return os.WriteFile(path, append([]byte(header), b...), 0o644)
+	return WriteFileAtomic(path, append([]byte(header), b...), 0o644)
+}
+
+// WriteFileAtomic writes b to a temporary file beside path, syncs it and renames it over path,
+// so readers and crashes see the old content or the new, never a mix. Concurrent writers of one
+// path each use their own temporary file; the last rename wins. Repo files use it too.
+func WriteFileAtomic(path string, b []byte, mode os.FileMode) error {
+	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	tmp := f.Name()
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Chmod(mode)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
 }
 
 // Validate checks values a typo could break.
@@ -142,6 +201,24 @@ func (c Config) Validate() error {
 	}
 	if c.Storage.Capacity < 0 {
 		return fmt.Errorf("storage.capacity must be >= 0")
+	}
+	if err := c.Storage.validateShares(); err != nil {
+		return err
+	}
+	for _, b := range c.Network.Bootstrap {
+		if err := CheckBootstrap(b); err != nil {
+			return fmt.Errorf("network.bootstrap: %w", err)
+		}
+	}
+	return c.Intervals.validate()
+}
+
+func (s Storage) validateShares() error {
+	if s.PeerShare < 1 || s.PeerShare > 100 {
+		return fmt.Errorf("storage.peer_share %d: must be a percent between 1 and 100", s.PeerShare)
+	}
+	if s.SubnetShare < 1 || s.SubnetShare > 100 {
+		return fmt.Errorf("storage.subnet_share %d: must be a percent between 1 and 100", s.SubnetShare)
 	}
 	return nil
 }

@@ -18,7 +18,8 @@ type Capability struct {
 
 const (
 	capPrefix = "cairn:"
-	capRead   = "r"
+	capRead   = "r2"
+	capReadV1 = "r" // format 1: JSON manifests, no longer read
 )
 
 // keyEncoding is RFC 4648 base32 in lowercase without padding, matching the
@@ -32,9 +33,10 @@ var (
 	ErrMalformedCID    = errors.New("malformed manifest CID in capability")
 	ErrNotManifestCID  = errors.New("capability CID is not a manifest CID")
 	ErrMalformedKey    = errors.New("malformed key in capability")
+	ErrOldCapability   = errors.New("capability format 1 is no longer read; the file must be stored again")
 )
 
-// String returns "cairn:r:<manifest CID>:<key>".
+// String returns "cairn:r2:<manifest CID>:<key>".
 func (c Capability) String() string {
 	return capPrefix + capRead + ":" + c.Manifest.String() + ":" + keyEncoding.EncodeToString(c.Key[:])
 }
@@ -49,6 +51,9 @@ func ParseCapability(s string) (Capability, error) {
 		return Capability{}, fmt.Errorf("%w (want prefix %q)", ErrNotCapability, capPrefix)
 	}
 	kind, rest, ok := strings.Cut(rest, ":")
+	if kind == capReadV1 {
+		return Capability{}, ErrOldCapability
+	}
 	if kind != capRead {
 		// Echo only short kinds: a long one is probably a pasted secret.
 		shown := fmt.Sprintf("%q", kind)
@@ -87,7 +92,7 @@ func parseCapCID(s string) (cid.Cid, error) {
 	if err != nil {
 		return cid.Undef, fmt.Errorf("%w: %w", ErrMalformedCID, err)
 	}
-	if err := checkCID(c, codecJSON); err != nil {
+	if err := checkCID(c, codecCBOR); err != nil {
 		return cid.Undef, fmt.Errorf("%w: %w", ErrNotManifestCID, err)
 	}
 	return c, nil

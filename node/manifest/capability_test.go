@@ -4,11 +4,15 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/ipfs/go-cid"
 )
+
+var capabilitySentinels = []error{ErrNotCapability, ErrUnsupportedKind, ErrOldCapability, ErrMalformedCID, ErrNotManifestCID, ErrMalformedKey}
 
 func testCap(t *testing.T) Capability {
 	t.Helper()
-	c := Capability{Manifest: CID(mustEncode(t, buildManifest(10, 8, 1, 2, "")))}
+	c := Capability{Manifest: CID(mustEncode(t, buildManifest(t, 10, 8, 1, 2)))}
 	for i := range c.Key {
 		c.Key[i] = byte(255 - i)
 	}
@@ -18,7 +22,7 @@ func testCap(t *testing.T) Capability {
 func TestCapabilityRoundTrip(t *testing.T) {
 	c := testCap(t)
 	s := c.String()
-	if !strings.HasPrefix(s, "cairn:r:b") || strings.ContainsAny(s, "=ABCDEFGHIJKLMNOPQRSTUVWXYZ") {
+	if !strings.HasPrefix(s, "cairn:r2:b") || strings.ContainsAny(s, "=ABCDEFGHIJKLMNOPQRSTUVWXYZ") {
 		t.Fatalf("unexpected text form %q", s)
 	}
 	for _, in := range []string{s, "  " + s + "\n", "\t" + s} {
@@ -37,6 +41,7 @@ func TestParseCapabilityErrors(t *testing.T) {
 	cidStr := c.Manifest.String()
 	key := keyEncoding.EncodeToString(c.Key[:])
 	shard := shardCID(0, 0).String()
+	jsonCID := cid.NewCidV1(0x0200, c.Manifest.Hash()).String()
 	lastKeyChar := key[len(key)-1:]
 	// The final character encodes 1 used bit; flipping an unused bit keeps
 	// the decoded bytes but changes the spelling.
@@ -53,25 +58,30 @@ func TestParseCapabilityErrors(t *testing.T) {
 		{"uppercase scheme", "CAIRN:r:" + cidStr + ":" + key, ErrNotCapability},
 		{"write cap", "cairn:w:" + cidStr + ":" + key, ErrUnsupportedKind},
 		{"no kind", "cairn:", ErrUnsupportedKind},
-		{"kind only", "cairn:r", ErrMalformedCID},
-		{"empty cid", "cairn:r::" + key, ErrMalformedCID},
-		{"base58 cid", "cairn:r:zb2rh" + cidStr[5:] + ":" + key, ErrMalformedCID},
-		{"uppercase cid", "cairn:r:B" + strings.ToUpper(cidStr[1:]) + ":" + key, ErrMalformedCID},
-		{"truncated cid", "cairn:r:" + cidStr[:len(cidStr)-3] + ":" + key, ErrMalformedCID},
-		{"garbage cid", "cairn:r:bxyz!:" + key, ErrMalformedCID},
-		{"shard cid", "cairn:r:" + shard + ":" + key, ErrNotManifestCID},
-		{"missing key", "cairn:r:" + cidStr, ErrMalformedKey},
-		{"empty key", "cairn:r:" + cidStr + ":", ErrMalformedKey},
-		{"short key", "cairn:r:" + cidStr + ":" + key[1:], ErrMalformedKey},
-		{"long key", "cairn:r:" + cidStr + ":" + key + "a", ErrMalformedKey},
-		{"uppercase key", "cairn:r:" + cidStr + ":" + strings.ToUpper(key), ErrMalformedKey},
-		{"padded key", "cairn:r:" + cidStr + ":" + key[:len(key)-4] + "====", ErrMalformedKey},
-		{"bad alphabet", "cairn:r:" + cidStr + ":" + key[:len(key)-1] + "1", ErrMalformedKey},
-		{"trailing bits", "cairn:r:" + cidStr + ":" + badTail, ErrMalformedKey},
-		{"extra field", "cairn:r:" + cidStr + ":" + key + ":x", ErrMalformedKey},
-		{"inner newline", "cairn:r:" + cidStr + ":" + key[:10] + "\n" + key[11:], ErrMalformedKey},
+		{"v1", "cairn:r:" + cidStr + ":" + key, ErrOldCapability},
+		{"v1 json cid", "cairn:r:" + jsonCID + ":" + key, ErrOldCapability},
+		{"v1 bare", "cairn:r", ErrOldCapability},
+		{"r3", "cairn:r3:" + cidStr + ":" + key, ErrUnsupportedKind},
+		{"kind only", "cairn:r2", ErrMalformedCID},
+		{"empty cid", "cairn:r2::" + key, ErrMalformedCID},
+		{"base58 cid", "cairn:r2:zb2rh" + cidStr[5:] + ":" + key, ErrMalformedCID},
+		{"uppercase cid", "cairn:r2:B" + strings.ToUpper(cidStr[1:]) + ":" + key, ErrMalformedCID},
+		{"truncated cid", "cairn:r2:" + cidStr[:len(cidStr)-3] + ":" + key, ErrMalformedCID},
+		{"garbage cid", "cairn:r2:bxyz!:" + key, ErrMalformedCID},
+		{"shard cid", "cairn:r2:" + shard + ":" + key, ErrNotManifestCID},
+		{"json manifest cid", "cairn:r2:" + jsonCID + ":" + key, ErrNotManifestCID},
+		{"missing key", "cairn:r2:" + cidStr, ErrMalformedKey},
+		{"empty key", "cairn:r2:" + cidStr + ":", ErrMalformedKey},
+		{"short key", "cairn:r2:" + cidStr + ":" + key[1:], ErrMalformedKey},
+		{"long key", "cairn:r2:" + cidStr + ":" + key + "a", ErrMalformedKey},
+		{"uppercase key", "cairn:r2:" + cidStr + ":" + strings.ToUpper(key), ErrMalformedKey},
+		{"padded key", "cairn:r2:" + cidStr + ":" + key[:len(key)-4] + "====", ErrMalformedKey},
+		{"bad alphabet", "cairn:r2:" + cidStr + ":" + key[:len(key)-1] + "1", ErrMalformedKey},
+		{"trailing bits", "cairn:r2:" + cidStr + ":" + badTail, ErrMalformedKey},
+		{"extra field", "cairn:r2:" + cidStr + ":" + key + ":x", ErrMalformedKey},
+		{"inner newline", "cairn:r2:" + cidStr + ":" + key[:10] + "\n" + key[11:], ErrMalformedKey},
 	}
-	sentinels := []error{ErrNotCapability, ErrUnsupportedKind, ErrMalformedCID, ErrNotManifestCID, ErrMalformedKey}
+	sentinels := capabilitySentinels
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ParseCapability(tc.in)
@@ -88,5 +98,17 @@ func TestParseCapabilityErrors(t *testing.T) {
 			}
 			t.Log(err)
 		})
+	}
+}
+
+func TestOldCapabilityMessage(t *testing.T) {
+	_, err := ParseCapability("cairn:r:bagaaihrajfdizys642c7diejp5rxe5yqpwvnnlua3zth76f745i7ks2oyylq:aeaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")
+	if !errors.Is(err, ErrOldCapability) {
+		t.Fatalf("got %v, want ErrOldCapability", err)
+	}
+	for _, want := range []string{"format 1", "no longer read", "stored again"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Fatalf("error %q does not say %q", err, want)
+		}
 	}
 }

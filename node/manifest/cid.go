@@ -12,7 +12,7 @@ import (
 // Multicodec and multihash codes fixed by docs/contracts.md; node/codec owns them.
 const (
 	codecRaw  = codec.CodecRaw  // shards
-	codecJSON = codec.CodecJSON // manifests
+	codecCBOR = codec.CodecCBOR // manifests
 	mhBlake3  = mh.BLAKE3
 	digestLen = 32
 )
@@ -48,6 +48,22 @@ func parseCanonicalCID(s string) (cid.Cid, error) {
 	}
 	if c.String() != s {
 		return cid.Undef, fmt.Errorf("CID %q is not in canonical base32 form (%s)", clip(s), c)
+	}
+	return c, nil
+}
+
+// parseCIDBytes parses the binary form of a CID and insists that it is
+// exactly the bytes of one CID of the given kind.
+func parseCIDBytes(b []byte, codec uint64) (cid.Cid, error) {
+	n, c, err := cid.CidFromBytes(b)
+	if err != nil {
+		return cid.Undef, fmt.Errorf("bad CID bytes: %w", err)
+	}
+	if n != len(b) {
+		return cid.Undef, fmt.Errorf("CID has %d trailing bytes", len(b)-n)
+	}
+	if err := checkCID(c, codec); err != nil {
+		return cid.Undef, err
 	}
 	return c, nil
 }

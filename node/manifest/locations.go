@@ -1,166 +1,139 @@
 package manifest
 
 import (
-	"errors"
-	"fmt"
+	"bytes"
+	"math"
+	"slices"
 
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/peer"
-	mh "github.com/multiformats/go-multihash"
 )
 
-// MaxSignatureSize bounds Signature; RSA-8192 signatures are 1024 bytes.
-const MaxSignatureSize = 1024
+// MaxHoldersPerShard bounds how many holders a record may list for one
+// shard, so a record's size follows from its manifest. It leaves room for
+// repairs: Merge keeps the newest receipts when a shard has more.
+const MaxHoldersPerShard = 4
 
-// Locations is a signed record of which peer holds each shard of one
-// manifest. A newer record (higher Seq) from a steward replaces an older one.
+// Entry is one holder's receipt with the endorsements that make it count.
+type Entry struct {
+	Receipt Receipt
+	// Endorsements by the Owner or steward set members: sorted by signer,
+	// distinct, at most MaxStewards+1.
+	Endorsements []Signature
+}
+
+// Locations says which peers hold which shards of one manifest. Anyone
+// may serve it; Verify checks every entry against the manifest, and Merge
+// combines copies from different stewards as a set.
 type Locations struct {
-	Manifest  cid.Cid
-	Seq       uint64
-	Peers     []peer.ID // distinct holders, referenced by index from Holders
-	Holders   [][]int   // [segment][shard] index into Peers, or -1 if unknown
-	Author    peer.ID
-	Time      int64 // unix seconds, chosen by the caller
-	Signature []byte
+	Manifest cid.Cid
+	Stewards []StewardSet // the chain, epochs 0..e consecutive
+	Entries  []Entry      // at most one per holder, sorted by holder bytes
 }
 
-// NewLocations returns an unsigned record for segs segments of n shards,
-// with every holder unknown (-1).
-func NewLocations(m cid.Cid, segs, n int) *Locations {
-	h := make([][]int, segs)
-	for i := range h {
-		row := make([]int, n)
-		for j := range row {
-			row[j] = -1
-		}
-		h[i] = row
-	}
-	return &Locations{Manifest: m, Holders: h}
+// NewLocations returns an empty record for manifest m.
+func NewLocations(m cid.Cid) *Locations {
+	return &Locations{Manifest: m}
 }
 
-// Set records p as the holder of (seg, shard), adding p to Peers if new;
-// an empty p marks the shard unknown. Out-of-range indices are a
-// programming error and panic like a slice index would.
-func (l *Locations) Set(seg, shard int, p peer.ID) {
-	if seg < 0 || seg >= len(l.Holders) || shard < 0 || shard >= len(l.Holders[seg]) {
-		panic(fmt.Sprintf("manifest: Locations.Set(%d, %d) out of range", seg, shard))
+// Add inserts e, or merges it with the entry of the same holder: the newer
+// receipt wins; on equal Time the one whose canonical bytes sort lower; for
+// the same receipt the endorsements are united. It checks nothing: Verify
+// the record, or build it with Merge, before trusting it.
+func (l *Locations) Add(e Entry) {
+	e = cloneEntry(e)
+	var sigs []Signature
+	for _, s := range e.Endorsements {
+		sigs = addSignature(sigs, s)
 	}
-	if p == "" {
-		l.Holders[seg][shard] = -1
+	e.Endorsements = sigs
+	i, found := slices.BinarySearchFunc(l.Entries, e.Receipt.Holder, func(x Entry, p peer.ID) int {
+		return cmpID(x.Receipt.Holder, p)
+	})
+	if !found {
+		l.Entries = slices.Insert(l.Entries, i, e)
 		return
 	}
-	idx := -1
-	for i, q := range l.Peers {
-		if q == p {
-			idx = i
-			break
+	old := &l.Entries[i]
+	switch c := compareReceipts(&e.Receipt, &old.Receipt); {
+	case c > 0:
+		*old = e
+	case c == 0:
+		for _, s := range e.Endorsements {
+			old.Endorsements = addSignature(old.Endorsements, s)
 		}
 	}
-	if idx < 0 {
-		idx = len(l.Peers)
-		l.Peers = append(l.Peers, p)
-	}
-	l.Holders[seg][shard] = idx
 }
 
-// Holder returns the peer holding (seg, shard), or false if it is unknown
-// or the indices are out of range.
-func (l *Locations) Holder(seg, shard int) (peer.ID, bool) {
-	if seg < 0 || seg >= len(l.Holders) || shard < 0 || shard >= len(l.Holders[seg]) {
-		return "", false
+// compareReceipts orders receipts of one holder: newer first, then lower
+// canonical bytes. It returns >0 if a should replace b, 0 if they are the
+// same receipt.
+func compareReceipts(a, b *Receipt) int {
+	if a.Time != b.Time {
+		if a.Time > b.Time {
+			return 1
+		}
+		return -1
 	}
-	i := l.Holders[seg][shard]
-	if i < 0 || i >= len(l.Peers) {
-		return "", false
-	}
-	return l.Peers[i], true
+	return bytes.Compare(b.receiptBytes(), a.receiptBytes())
 }
 
-// CheckAgainst verifies that l describes m: it names m's CID and has one
-// row of N holders per segment.
-func (l *Locations) CheckAgainst(m *Manifest) error {
-	enc, err := m.Encode()
-	if err != nil {
-		return err
+// Holders returns every holder whose receipt covers shard of segment seg,
+// in holder order; n is the manifest's N.
+func (l *Locations) Holders(seg, shard, n int) []peer.ID {
+	if seg < 0 || shard < 0 || n <= 0 || shard >= n {
+		return nil
 	}
-	if c := CID(enc); !c.Equals(l.Manifest) {
-		return fmt.Errorf("locations: record is for manifest %s, not %s", l.Manifest, c)
+	pos := uint64(seg)*uint64(n) + uint64(shard)
+	if pos > math.MaxUint32 {
+		return nil
 	}
-	if len(l.Holders) != len(m.Segments) {
-		return fmt.Errorf("locations: %d segments, manifest has %d", len(l.Holders), len(m.Segments))
-	}
-	for i, row := range l.Holders {
-		if len(row) != m.N {
-			return fmt.Errorf("locations: segment %d has %d shards, manifest n=%d", i, len(row), m.N)
+	var out []peer.ID
+	for i := range l.Entries {
+		if _, ok := slices.BinarySearch(l.Entries[i].Receipt.Positions, uint32(pos)); ok {
+			out = append(out, l.Entries[i].Receipt.Holder)
 		}
 	}
-	return nil
+	return out
 }
 
-// validateBody checks everything that is signed, i.e. all but Author and
-// Signature.
-func (l *Locations) validateBody() error {
-	if err := checkCID(l.Manifest, codecJSON); err != nil {
-		return fmt.Errorf("locations: manifest: %w", err)
+// Positions returns the flat positions (seg*N + shard) holder's receipt
+// covers, or nil if holder has no entry.
+func (l *Locations) Positions(holder peer.ID) []uint32 {
+	i, found := slices.BinarySearchFunc(l.Entries, holder, func(x Entry, p peer.ID) int {
+		return cmpID(x.Receipt.Holder, p)
+	})
+	if !found {
+		return nil
 	}
-	seen := make(map[peer.ID]int, len(l.Peers))
-	for i, p := range l.Peers {
-		if err := checkPeerID(p); err != nil {
-			return fmt.Errorf("locations: peer %d: %w", i, err)
-		}
-		if j, dup := seen[p]; dup {
-			return fmt.Errorf("locations: peer %d duplicates peer %d (%s)", i, j, p)
-		}
-		seen[p] = i
-	}
-	if len(l.Holders) == 0 {
-		return errors.New("locations: no segments")
-	}
-	n := len(l.Holders[0])
-	if n < 2 || n > MaxShards {
-		return fmt.Errorf("locations: %d shards per segment, want 2..%d", n, MaxShards)
-	}
-	for i, row := range l.Holders {
-		if len(row) != n {
-			return fmt.Errorf("locations: segment %d has %d shards, segment 0 has %d", i, len(row), n)
-		}
-		for j, h := range row {
-			if h < -1 || h >= len(l.Peers) {
-				return fmt.Errorf("locations: segment %d shard %d: holder index %d out of range -1..%d", i, j, h, len(l.Peers)-1)
-			}
-		}
-	}
-	return nil
+	return slices.Clone(l.Entries[i].Receipt.Positions)
 }
 
-// validate checks a complete (signed) record's structure, not its signature.
-func (l *Locations) validate() error {
-	if err := l.validateBody(); err != nil {
-		return err
-	}
-	if err := checkPeerID(l.Author); err != nil {
-		return fmt.Errorf("locations: author: %w", err)
-	}
-	if len(l.Signature) == 0 {
-		return errors.New("locations: not signed")
-	}
-	if len(l.Signature) > MaxSignatureSize {
-		return fmt.Errorf("locations: signature is %d bytes, max %d", len(l.Signature), MaxSignatureSize)
-	}
-	return nil
+func cloneEntry(e Entry) Entry {
+	e.Receipt.Positions = slices.Clone(e.Receipt.Positions)
+	e.Receipt.Sig = slices.Clone(e.Receipt.Sig)
+	e.Endorsements = cloneSigs(e.Endorsements)
+	return e
 }
 
-func checkPeerID(p peer.ID) error {
-	if p == "" {
-		return errors.New("empty peer ID")
+func cloneSigs(sigs []Signature) []Signature {
+	if sigs == nil {
+		return nil
 	}
-	dm, err := mh.Decode([]byte(p))
-	if err != nil {
-		return fmt.Errorf("peer ID is not a multihash: %w", err)
+	out := make([]Signature, len(sigs))
+	for i, s := range sigs {
+		out[i] = Signature{Signer: s.Signer, Sig: slices.Clone(s.Sig)}
 	}
-	// libp2p peer IDs are an inlined key (identity) or a sha2-256 of it.
-	if dm.Code != mh.IDENTITY && (dm.Code != mh.SHA2_256 || dm.Length != 32) {
-		return fmt.Errorf("peer ID %s has multihash 0x%x/%d bytes, want identity or sha2-256", p, dm.Code, dm.Length)
+	return out
+}
+
+func cloneChain(chain []StewardSet) []StewardSet {
+	if chain == nil {
+		return nil
 	}
-	return nil
+	out := make([]StewardSet, len(chain))
+	for i, s := range chain {
+		out[i] = StewardSet{Epoch: s.Epoch, Members: slices.Clone(s.Members), Sigs: cloneSigs(s.Sigs)}
+	}
+	return out
 }

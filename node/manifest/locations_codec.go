@@ -1,63 +1,112 @@
 package manifest
 
 import (
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 )
 
-// MaxLocationsSize bounds decoder input, matching MaxManifestSize.
-const MaxLocationsSize = 64 << 20
+// MaxLocationsBytes is the hard cap on an encoded record, whatever its
+// manifest; MaxLocationsSize gives the tighter bound for one manifest.
+const MaxLocationsBytes = 32 << 20
 
-// wireLocations fixes the JSON field order; peer IDs are base58 strings and
-// the signature is lowercase hex.
-type wireLocations struct {
-	Manifest  string   `json:"manifest"`
-	Seq       uint64   `json:"seq"`
-	Peers     []string `json:"peers"`
-	Holders   [][]int  `json:"holders"`
-	Author    string   `json:"author"`
-	Time      int64    `json:"time"`
-	Signature string   `json:"signature"`
+// Worst-case encoded sizes, in bytes, behind MaxLocationsSize. A peer ID
+// that embeds its key is at most 44 bytes, a signature at most
+// MaxSignatureSize; CBOR adds 2 bytes of header to each, 1 to each small
+// array, up to 9 for a 64-bit integer and 5 for a 32-bit one.
+const (
+	maxIDWire       = 2 + maxPeerIDLen                                                             // 46
+	maxSigWire      = 2 + MaxSignatureSize                                                         // 74
+	maxSignedWire   = 1 + maxIDWire + maxSigWire                                                   // 121: [signer, sig]
+	maxStewardsWire = 1 + 9 + 1 + MaxStewards*maxIDWire + 1 + MaxStewards*maxSignedWire            // 2684: [epoch, members, sigs]
+	maxEntryWire    = 1 + (1 + maxIDWire + 5 + 9 + maxSigWire) + 1 + (MaxStewards+1)*maxSignedWire // 2194 + 5 per position
+	maxPositionWire = 5
+	// recordOverhead: map header, three keys, the 36-byte manifest CID with
+	// its header, and the two list headers at their widest.
+	recordOverhead = 1 + 3 + (2 + 36) + 3 + 5
+)
+
+// MaxLocationsSize bounds the encoding of any valid record for m. Each
+// shard has at most MaxHoldersPerShard holders and every entry covers at
+// least one shard, so a record has at most shards*MaxHoldersPerShard
+// entries and positions; the chain has at most MaxStewardEpochs sets:
+//
+//	recordOverhead + MaxStewardEpochs*2684 + shards*MaxHoldersPerShard*(2194+5)
+//
+// capped at MaxLocationsBytes (Verify and Merge enforce the cap). For a
+// 4-of-8 file of one segment that is 757,522 bytes, most of it the chain;
+// from about 3,740 shards (470 such segments) on, the cap applies.
+func MaxLocationsSize(m *Manifest) int {
+	shards := int64(0)
+	if m != nil && m.N > 0 {
+		shards = int64(len(m.Segments)) * int64(m.N)
+	}
+	n := int64(recordOverhead) + MaxStewardEpochs*maxStewardsWire
+	// Saturate before multiplying: shards is below 2^32.
+	if shards > MaxLocationsBytes {
+		return MaxLocationsBytes
+	}
+	n += shards * MaxHoldersPerShard * (maxEntryWire + maxPositionWire)
+	return int(min(n, MaxLocationsBytes))
 }
 
-// Encode returns the canonical JSON of a structurally valid, signed record.
-// It does not verify the signature.
+type wireLocations struct {
+	Manifest []byte           `cbor:"1,keyasint"`
+	Stewards []wireStewardSet `cbor:"2,keyasint"`
+	Entries  []wireEntry      `cbor:"3,keyasint"`
+}
+
+type wireStewardSet struct {
+	_       struct{} `cbor:",toarray"`
+	Epoch   uint64
+	Members [][]byte
+	Sigs    []wireSig
+}
+
+type wireSig struct {
+	_      struct{} `cbor:",toarray"`
+	Signer []byte
+	Sig    []byte
+}
+
+type wireEntry struct {
+	_            struct{} `cbor:",toarray"`
+	Receipt      wireReceipt
+	Endorsements []wireSig
+}
+
+// wireReceipt is also the receipt's canonical encoding that endorsements
+// hash; the manifest is implied by the record.
+type wireReceipt struct {
+	_         struct{} `cbor:",toarray"`
+	Holder    []byte
+	Positions []uint32
+	Time      int64
+	Sig       []byte
+}
+
+// Encode returns the canonical CBOR of a structurally valid record. It
+// checks no signature: Verify does.
 func (l *Locations) Encode() ([]byte, error) {
 	if err := l.validate(); err != nil {
 		return nil, err
 	}
-	return l.encode()
-}
-
-func (l *Locations) encode() ([]byte, error) {
-	w := wireLocations{
-		Manifest:  l.Manifest.String(),
-		Seq:       l.Seq,
-		Peers:     make([]string, len(l.Peers)),
-		Holders:   l.Holders,
-		Author:    l.Author.String(),
-		Time:      l.Time,
-		Signature: hex.EncodeToString(l.Signature),
-	}
-	for i, p := range l.Peers {
-		w.Peers[i] = p.String()
-	}
-	b, err := json.Marshal(&w)
+	b, err := marshal(l.wire())
 	if err != nil {
 		return nil, fmt.Errorf("locations: encode: %w", err)
+	}
+	if len(b) > MaxLocationsBytes {
+		return nil, fmt.Errorf("locations: encodes to %d bytes, limit %d", len(b), MaxLocationsBytes)
 	}
 	return b, nil
 }
 
-// DecodeLocations parses a record and checks its structure (CID kind, peer
-// IDs, index ranges, no duplicate peers, canonical bytes). It does NOT check
-// the signature: call Verify.
+// DecodeLocations parses a record and checks its structure (CID kind,
+// peer IDs, sorting, counts, canonical bytes). It checks no signature and
+// nothing that needs the manifest: call Verify, or Merge.
 func DecodeLocations(b []byte) (*Locations, error) {
-	if len(b) > MaxLocationsSize {
-		return nil, fmt.Errorf("locations: %d bytes exceeds limit of %d", len(b), MaxLocationsSize)
+	if len(b) > MaxLocationsBytes {
+		return nil, fmt.Errorf("locations: %d bytes exceeds limit of %d", len(b), MaxLocationsBytes)
 	}
 	var w wireLocations
 	if err := decodeStrict(b, &w); err != nil {
@@ -70,9 +119,9 @@ func DecodeLocations(b []byte) (*Locations, error) {
 	if err := l.validate(); err != nil {
 		return nil, err
 	}
-	canon, err := l.encode()
+	canon, err := marshal(l.wire())
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("locations: encode: %w", err)
 	}
 	if err := checkCanonical(b, canon); err != nil {
 		return nil, fmt.Errorf("locations: %w", err)
@@ -80,35 +129,145 @@ func DecodeLocations(b []byte) (*Locations, error) {
 	return l, nil
 }
 
+// validate checks everything that needs neither keys nor the manifest.
+func (l *Locations) validate() error {
+	if err := checkCID(l.Manifest, codecCBOR); err != nil {
+		return fmt.Errorf("locations: manifest: %w", err)
+	}
+	if len(l.Stewards) > MaxStewardEpochs {
+		return fmt.Errorf("locations: %d steward epochs, max %d", len(l.Stewards), MaxStewardEpochs)
+	}
+	for e := range l.Stewards {
+		if err := l.Stewards[e].check(e); err != nil {
+			return fmt.Errorf("locations: steward epoch %d: %w", e, err)
+		}
+	}
+	for i := range l.Entries {
+		if err := l.checkEntry(i); err != nil {
+			return fmt.Errorf("locations: %w", err)
+		}
+	}
+	return nil
+}
+
+func (l *Locations) checkEntry(i int) error {
+	e := &l.Entries[i]
+	r := &e.Receipt
+	if err := r.check(); err != nil {
+		return entryErr(i, r.Holder, "receipt: %w", err)
+	}
+	if !r.Manifest.Equals(l.Manifest) {
+		return entryErr(i, r.Holder, "receipt is for manifest %s, record for %s", r.Manifest, l.Manifest)
+	}
+	if i > 0 && l.Entries[i-1].Receipt.Holder >= r.Holder {
+		return entryErr(i, r.Holder, "entries not sorted by distinct holders")
+	}
+	if len(e.Endorsements) > MaxStewards+1 {
+		return entryErr(i, r.Holder, "%d endorsements, max %d", len(e.Endorsements), MaxStewards+1)
+	}
+	if err := checkSignatures(e.Endorsements); err != nil {
+		return entryErr(i, r.Holder, "endorsements: %w", err)
+	}
+	return nil
+}
+
+func entryErr(i int, holder peer.ID, format string, args ...any) error {
+	return fmt.Errorf("entry %d (holder %s): "+format, append([]any{i, holder}, args...)...)
+}
+
+func (l *Locations) wire() *wireLocations {
+	w := &wireLocations{
+		Manifest: l.Manifest.Bytes(),
+		Stewards: make([]wireStewardSet, len(l.Stewards)),
+		Entries:  make([]wireEntry, len(l.Entries)),
+	}
+	for i := range l.Stewards {
+		w.Stewards[i] = l.Stewards[i].wire()
+	}
+	for i := range l.Entries {
+		w.Entries[i] = l.Entries[i].wire()
+	}
+	return w
+}
+
+func (s *StewardSet) wire() wireStewardSet {
+	w := wireStewardSet{Epoch: s.Epoch, Members: make([][]byte, len(s.Members)), Sigs: wireSigs(s.Sigs)}
+	for i, p := range s.Members {
+		w.Members[i] = []byte(p)
+	}
+	return w
+}
+
+func (e *Entry) wire() wireEntry {
+	return wireEntry{Receipt: *e.Receipt.wire(), Endorsements: wireSigs(e.Endorsements)}
+}
+
+func (r *Receipt) wire() *wireReceipt {
+	return &wireReceipt{Holder: []byte(r.Holder), Positions: r.Positions, Time: r.Time, Sig: r.Sig}
+}
+
+func wireSigs(sigs []Signature) []wireSig {
+	w := make([]wireSig, len(sigs))
+	for i, s := range sigs {
+		w[i] = wireSig{Signer: []byte(s.Signer), Sig: s.Sig}
+	}
+	return w
+}
+
+// toLocations converts without checking; empty lists stay nil so a
+// decoded record equals one built in memory.
 func (w *wireLocations) toLocations() (*Locations, error) {
-	c, err := parseCanonicalCID(w.Manifest)
+	c, err := parseCIDBytes(w.Manifest, codecCBOR)
 	if err != nil {
 		return nil, fmt.Errorf("manifest: %w", err)
 	}
-	l := &Locations{Manifest: c, Seq: w.Seq, Holders: w.Holders, Time: w.Time}
-	l.Peers = make([]peer.ID, len(w.Peers))
-	for i, s := range w.Peers {
-		if l.Peers[i], err = parseCanonicalPeerID(s); err != nil {
-			return nil, fmt.Errorf("peer %d: %w", i, err)
+	l := NewLocations(c)
+	if len(w.Stewards) > 0 {
+		l.Stewards = make([]StewardSet, len(w.Stewards))
+	}
+	for i, ws := range w.Stewards {
+		s := StewardSet{Epoch: ws.Epoch, Sigs: fromWireSigs(ws.Sigs)}
+		if len(ws.Members) > 0 {
+			s.Members = make([]peer.ID, len(ws.Members))
 		}
+		for j, p := range ws.Members {
+			s.Members[j] = peer.ID(p)
+		}
+		l.Stewards[i] = s
 	}
-	if l.Author, err = parseCanonicalPeerID(w.Author); err != nil {
-		return nil, fmt.Errorf("author: %w", err)
+	if len(w.Entries) > 0 {
+		l.Entries = make([]Entry, len(w.Entries))
 	}
-	if l.Signature, err = decodeHex(w.Signature); err != nil {
-		return nil, fmt.Errorf("signature: %w", err)
+	for i, we := range w.Entries {
+		wr := &we.Receipt
+		l.Entries[i] = Entry{
+			Receipt: Receipt{
+				Manifest:  c,
+				Holder:    peer.ID(wr.Holder),
+				Positions: nilIfEmpty(wr.Positions),
+				Time:      wr.Time,
+				Sig:       nilIfEmpty(wr.Sig),
+			},
+			Endorsements: fromWireSigs(we.Endorsements),
+		}
 	}
 	return l, nil
 }
 
-// parseCanonicalPeerID accepts only the base58 form peer.ID.String emits.
-func parseCanonicalPeerID(s string) (peer.ID, error) {
-	p, err := peer.Decode(s)
-	if err != nil {
-		return "", fmt.Errorf("bad peer ID %q: %w", clip(s), err)
+func fromWireSigs(w []wireSig) []Signature {
+	if len(w) == 0 {
+		return nil
 	}
-	if p.String() != s {
-		return "", fmt.Errorf("peer ID %q is not in canonical base58 form (%s)", clip(s), p)
+	out := make([]Signature, len(w))
+	for i, s := range w {
+		out[i] = Signature{Signer: peer.ID(s.Signer), Sig: nilIfEmpty(s.Sig)}
 	}
-	return p, nil
+	return out
+}
+
+func nilIfEmpty[T any](s []T) []T {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
 }

@@ -7,10 +7,11 @@ import (
 	"unicode/utf8"
 
 	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/peer"
 )
 
 // Version is the only manifest format version this package reads or writes.
-const Version = 1
+const Version = 2
 
 // CipherAES256GCM is the only supported segment cipher (docs/contracts.md).
 const CipherAES256GCM = "aes-256-gcm"
@@ -23,6 +24,12 @@ const (
 	// MaxSegmentSize is the largest plaintext AES-GCM may seal under one
 	// nonce ((2^32-2) blocks of 16 bytes); bigger segments cannot exist.
 	MaxSegmentSize = (1<<32 - 2) * 16
+	// MaxPartnerLen bounds the partner tag.
+	MaxPartnerLen = 64
+	// MinMetaSize is an empty sealed plaintext: nonce and tag.
+	MinMetaSize = metaNonceSize + gcmTagSize
+	// MaxMetaSize bounds the sealed metadata every steward stores.
+	MaxMetaSize = 4096
 	// gcmTagSize is the ciphertext expansion of each segment.
 	gcmTagSize = 16
 )
@@ -31,7 +38,10 @@ const (
 type Segment struct {
 	Size      int64     // plaintext bytes in this segment
 	ShardSize int64     // bytes per shard: ceil((Size+16)/K)
-	Shards    []cid.Cid // N shard CIDs: K data then N-K parity
+	Shards    []cid.Cid // N shard CIDs (raw, blake3-256): K data then N-K parity
+	// DeleteHashes[j] is blake3 of shard j's delete token, so a steward
+	// re-placing the shard can give the new holder the right hash.
+	DeleteHashes [][32]byte
 }
 
 // Manifest is the immutable description of a stored file. Its identity is
@@ -42,9 +52,16 @@ type Manifest struct {
 	SegmentSize int64
 	K, N        int
 	Cipher      string
-	Name        string   // optional original base name
-	DeleteHash  [32]byte // blake3 of the manifest's delete token
-	Segments    []Segment
+	// Owner is the uploader. Its ID must embed its public key: it endorses
+	// locations (and pays, once there is a ledger).
+	Owner peer.ID
+	// Partner tags the open source partner in the revenue share; "" = none.
+	Partner string
+	// Meta is user metadata (file name...) sealed with the file key by
+	// SealMeta; stewards see only its padded length.
+	Meta       []byte
+	DeleteHash [32]byte // blake3 of the manifest's delete token
+	Segments   []Segment
 }
 
 // SegmentCount is the number of segments a file of size bytes splits into;
@@ -87,8 +104,14 @@ func (m *Manifest) Validate() error {
 	if m.SegmentSize <= 0 || m.SegmentSize > MaxSegmentSize {
 		return fmt.Errorf("manifest: segment size %d out of range 1..%d", m.SegmentSize, int64(MaxSegmentSize))
 	}
-	if err := validateName(m.Name); err != nil {
+	if _, err := checkSigner(m.Owner); err != nil {
+		return fmt.Errorf("manifest: owner: %w", err)
+	}
+	if err := validatePartner(m.Partner); err != nil {
 		return fmt.Errorf("manifest: %w", err)
+	}
+	if len(m.Meta) < MinMetaSize || len(m.Meta) > MaxMetaSize {
+		return fmt.Errorf("manifest: sealed metadata is %d bytes, want %d..%d", len(m.Meta), MinMetaSize, MaxMetaSize)
 	}
 	want := SegmentCount(m.Size, m.SegmentSize)
 	if int64(len(m.Segments)) != want {
@@ -117,6 +140,9 @@ func (m *Manifest) validateSegment(s *Segment, wantSize int64) error {
 	if len(s.Shards) != m.N {
 		return fmt.Errorf("%d shards, want n=%d", len(s.Shards), m.N)
 	}
+	if len(s.DeleteHashes) != m.N {
+		return fmt.Errorf("%d delete hashes, want n=%d", len(s.DeleteHashes), m.N)
+	}
 	seen := make(map[cid.Cid]int, len(s.Shards))
 	for j, c := range s.Shards {
 		if err := checkCID(c, codecRaw); err != nil {
@@ -130,7 +156,22 @@ func (m *Manifest) validateSegment(s *Segment, wantSize int64) error {
 	return nil
 }
 
-// validateName keeps Name safe to use as a single path element when the
+// validatePartner keeps the tag a plain identifier: it is read by the
+// ledger and shown to people, so no spaces, case or Unicode look-alikes.
+func validatePartner(p string) error {
+	if len(p) > MaxPartnerLen {
+		return fmt.Errorf("partner tag is %d bytes, max %d", len(p), MaxPartnerLen)
+	}
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return fmt.Errorf("partner tag %q has byte 0x%02x at %d, want only [a-z0-9._-]", clip(p), c, i)
+		}
+	}
+	return nil
+}
+
+// validateName keeps a name safe to use as a single path element when the
 // file is restored: "." and ".." and invalid UTF-8 are rejected as well.
 func validateName(name string) error {
 	switch {
@@ -144,4 +185,21 @@ func validateName(name string) error {
 		return fmt.Errorf("name %q is not valid UTF-8", clip(name))
 	}
 	return nil
+}
+
+// shardCount is the number of flat positions seg*N + shard in m.
+func (m *Manifest) shardCount() int {
+	return len(m.Segments) * m.N
+}
+
+// shardAt returns the CID at flat position pos, or false if out of range.
+func (m *Manifest) shardAt(pos uint32) (cid.Cid, bool) {
+	if m.N <= 0 || uint64(pos) >= uint64(m.shardCount()) {
+		return cid.Undef, false
+	}
+	seg, j := int(pos)/m.N, int(pos)%m.N
+	if j >= len(m.Segments[seg].Shards) {
+		return cid.Undef, false
+	}
+	return m.Segments[seg].Shards[j], true
 }

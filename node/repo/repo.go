@@ -15,6 +15,7 @@ import (
 
 	"github.com/cairn-storage/cairn/node/config"
 	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
 )
 
 // File names inside a repo.
@@ -25,6 +26,7 @@ const (
 	APIFile      = "api"          // written by a running daemon: its API base URL
 	PIDFile      = "daemon.pid"
 	LockFile     = "repo.lock"
+	PeersFile    = "peers.json" // peers the node knew, rejoined through after a restart
 	DataDir      = "data"
 )
 
@@ -124,6 +126,27 @@ func (r *Repo) Identity() (crypto.PrivKey, error) {
 	return crypto.UnmarshalPrivateKey(b)
 }
 
+// PeerID is the node's libp2p identity, read from its key without starting it.
+func (r *Repo) PeerID() (peer.ID, error) {
+	priv, err := r.Identity()
+	if err != nil {
+		return "", err
+	}
+	id, err := peer.IDFromPrivateKey(priv)
+	if err != nil {
+		return "", fmt.Errorf("peer ID of %s: %w", r.Path, err)
+	}
+	return id, nil
+}
+
+// SaveConfig validates r.Config and writes it to the repo's config file.
+func (r *Repo) SaveConfig() error {
+	if err := r.Config.Validate(); err != nil {
+		return fmt.Errorf("config of %s: %w", r.Path, err)
+	}
+	return config.Save(filepath.Join(r.Path, ConfigFile), r.Config)
+}
+
 // Token returns the API secret.
 func (r *Repo) Token() (string, error) { return ReadToken(r.Path) }
 
@@ -147,10 +170,10 @@ func ReadAPIAddr(path string) (string, error) {
 
 // WriteRunFiles records the daemon's API URL and pid; RemoveRunFiles undoes it on shutdown.
 func (r *Repo) WriteRunFiles(apiURL string) error {
-	if err := atomicWrite(filepath.Join(r.Path, PIDFile), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+	if err := config.WriteFileAtomic(filepath.Join(r.Path, PIDFile), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
 		return err
 	}
-	return atomicWrite(filepath.Join(r.Path, APIFile), []byte(apiURL+"\n"), 0o644)
+	return config.WriteFileAtomic(filepath.Join(r.Path, APIFile), []byte(apiURL+"\n"), 0o644)
 }
 
 func (r *Repo) RemoveRunFiles() {
@@ -158,12 +181,21 @@ func (r *Repo) RemoveRunFiles() {
 	os.Remove(filepath.Join(r.Path, PIDFile))
 }
 
-func atomicWrite(path string, b []byte, mode os.FileMode) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, mode); err != nil {
-		return err
+// WritePeers atomically replaces the repo's known-peers file with b.
+func (r *Repo) WritePeers(b []byte) error {
+	return config.WriteFileAtomic(filepath.Join(r.Path, PeersFile), b, 0o644)
+}
+
+// ReadPeers returns the known-peers file, or nil without error if there is none yet.
+func (r *Repo) ReadPeers() ([]byte, error) {
+	b, err := os.ReadFile(filepath.Join(r.Path, PeersFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
 	}
-	return os.Rename(tmp, path)
+	if err != nil {
+		return nil, fmt.Errorf("read known peers: %w", err)
+	}
+	return b, nil
 }
 
 // Lock takes the repo's exclusive lock so two daemons never share a store. The returned func

@@ -37,7 +37,7 @@ func BenchmarkPut(b *testing.B) {
 				cids[i] = cidOf(b, datas[i])
 			}
 			cycle := func(i int, timeDelete bool) {
-				if _, err := s.Put(cids[i], size, bytes.NewReader(datas[i]), h); err != nil {
+				if _, err := s.Put(cids[i], size, bytes.NewReader(datas[i]), Ref{DeleteHash: h}); err != nil {
 					b.Fatal(err)
 				}
 				if !timeDelete {

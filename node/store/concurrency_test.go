@@ -27,26 +27,27 @@ func TestCapacity(t *testing.T) {
 	dir := t.TempDir()
 	s := openTest(t, dir, Options{NoSync: true, Capacity: 10_000})
 	tok, h := token("1")
-	a := mustPut(t, s, randBytes(1, 6000), h)
+	aData := randBytes(1, 6000)
+	a := mustPut(t, s, aData, h)
 	if s.Free() != 4000 || s.Capacity() != 10_000 {
 		t.Fatalf("Free = %d, Capacity = %d", s.Free(), s.Capacity())
 	}
 	b := randBytes(2, 6000)
-	_, err := s.Put(cidOf(t, b), 6000, failReader{t}, h)
+	_, err := s.Put(cidOf(t, b), 6000, failReader{t}, Ref{DeleteHash: h})
 	wantErr(t, err, ErrFull)
 	mustPut(t, s, randBytes(3, 4000), h) // exactly fills it
-	_, err = s.Put(cidOf(t, []byte{1}), 1, failReader{t}, h)
+	_, err = s.Put(cidOf(t, []byte{1}), 1, failReader{t}, Ref{DeleteHash: h})
 	wantErr(t, err, ErrFull)
 	// An existing blob still gains refs when full: no new bytes.
 	_, h2 := token("2")
-	if existed, err := s.Put(a, 6000, failReader{t}, h2); !existed || err != nil {
+	if existed, err := s.Put(a, 6000, bytes.NewReader(aData), Ref{DeleteHash: h2}); !existed || err != nil {
 		t.Fatalf("ref on full store: %v %v", existed, err)
 	}
 	if err := s.Delete(a, tok); err != nil {
 		t.Fatal(err)
 	}
 	// a still has h2's ref, so no space came back.
-	_, err = s.Put(cidOf(t, b), 6000, failReader{t}, h)
+	_, err = s.Put(cidOf(t, b), 6000, failReader{t}, Ref{DeleteHash: h})
 	wantErr(t, err, ErrFull)
 	tok2, _ := token("2")
 	if err := s.Delete(a, tok2); err != nil {
@@ -75,7 +76,7 @@ func TestCapacityConcurrent(t *testing.T) {
 		data := randBytes(uint64(100+i), blob)
 		c := cidOf(t, data)
 		wg.Go(func() {
-			_, err := s.Put(c, blob, &gatedReader{gate, bytes.NewReader(data)}, h)
+			_, err := s.Put(c, blob, &gatedReader{gate, bytes.NewReader(data)}, Ref{DeleteHash: h})
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -127,7 +128,7 @@ func TestConcurrentSameCID(t *testing.T) {
 	for i := range n {
 		_, h := token(string(rune('a' + i)))
 		wg.Go(func() {
-			existed, err := s.Put(c, int64(len(data)), bytes.NewReader(data), h)
+			existed, err := s.Put(c, int64(len(data)), bytes.NewReader(data), Ref{DeleteHash: h})
 			if err != nil {
 				t.Errorf("Put: %v", err)
 			}
@@ -174,7 +175,7 @@ func TestConcurrentMixed(t *testing.T) {
 			for i := range 20 {
 				data := blobs[(w+i)%len(blobs)]
 				c := cidOf(t, data)
-				if _, err := s.Put(c, int64(len(data)), bytes.NewReader(data), h); err != nil {
+				if _, err := s.Put(c, int64(len(data)), bytes.NewReader(data), Ref{DeleteHash: h}); err != nil {
 					t.Error(err)
 					return
 				}

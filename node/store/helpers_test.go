@@ -57,7 +57,7 @@ func token(label string) (tok, hash [32]byte) {
 func mustPut(t testing.TB, s *Store, data []byte, h [32]byte) cid.Cid {
 	t.Helper()
 	c := cidOf(t, data)
-	if _, err := s.Put(c, int64(len(data)), bytes.NewReader(data), h); err != nil {
+	if _, err := s.Put(c, int64(len(data)), bytes.NewReader(data), Ref{DeleteHash: h}); err != nil {
 		t.Fatalf("Put(%d bytes): %v", len(data), err)
 	}
 	return c
@@ -129,4 +129,10 @@ type failReader struct{ t testing.TB }
 func (r failReader) Read([]byte) (int, error) {
 	r.t.Error("reader was read")
 	return 0, io.ErrUnexpectedEOF
+}
+
+func (s *Store) pending(account string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.chargesOf(s.accounts, account).pending
 }

@@ -38,7 +38,7 @@ func TestPutStreams(t *testing.T) {
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	if _, err := s.Put(c, size, &patternReader{n: size}, ref); err != nil {
+	if _, err := s.Put(c, size, &patternReader{n: size}, Ref{DeleteHash: ref}); err != nil {
 		t.Fatal(err)
 	}
 	runtime.ReadMemStats(&after)

@@ -7,26 +7,38 @@ import (
 	"io"
 	"os"
 
+	"slices"
+
 	"github.com/ipfs/go-cid"
 	bolt "go.etcd.io/bbolt"
+	"lukechampine.com/blake3"
 	"lukechampine.com/blake3/bao"
 )
 
 const tmpPrefix = ".tmp-"
 
-// Put stores the blob c of exactly size bytes read from r and adds deleteHash
-// to its set of references (a set: adding a hash twice is a no-op).
+// Put stores the blob c of exactly size bytes read from r and adds ref to
+// its references (a set keyed by DeleteHash: adding a present hash again
+// changes nothing). ref.Account and ref.Subnet are charged size, against
+// PeerQuota and SubnetQuota, unless the ref was already present.
 //
-// If c is already stored, Put only adds the reference and returns
-// existed=true without reading r at all (a size differing from the stored one
-// is ErrMismatch). Otherwise it streams size bytes from r (never more) into a
+// If c is absent, Put streams size bytes from r (never more) into a
 // temporary file while computing the bao outboard; if the bao root differs
 // from c's digest it returns ErrMismatch, and if r ends early it returns an
 // error wrapping io.ErrUnexpectedEOF; in both cases nothing is kept.
 //
-// Concurrent Puts of the same CID are serialised: one writes the blob, the
-// others then see existed=true.
-func (s *Store) Put(c cid.Cid, size int64, r io.Reader, deleteHash [32]byte) (existed bool, err error) {
+// If c is already stored, Put returns existed=true once the caller has
+// proved it has the blob: it reads exactly size bytes from r and checks
+// their BLAKE3 hash against c's digest, with the same errors as above, before
+// adding the ref. The file is not rewritten. A size differing from the
+// stored one is ErrMismatch without reading.
+//
+// Quotas, Puts in flight and capacity are checked before anything is read.
+// Puts, Deletes and lease changes of one CID are serialised, reading
+// included (a slow reader delays the others on that CID, as long as the
+// caller lets it read); concurrent Puts of an absent CID: one writes the
+// blob, the others then prove possession against it.
+func (s *Store) Put(c cid.Cid, size int64, r io.Reader, ref Ref) (existed bool, err error) {
 	digest, err := digestOf(c)
 	if err != nil {
 		return false, err
@@ -35,29 +47,40 @@ func (s *Store) Put(c cid.Cid, size int64, r io.Reader, deleteHash [32]byte) (ex
 		return false, fmt.Errorf("store: negative size %d", size)
 	}
 	if size > s.opt.MaxBlob {
-		return false, ErrTooLarge
+		return false, fmt.Errorf("%w: blob of %d bytes, max %d", ErrTooLarge, size, s.opt.MaxBlob)
 	}
+	if err := ref.check(); err != nil {
+		return false, err
+	}
+	ref = ref.clone()
 	key := c.Bytes()
 	defer s.locks.lock(string(key))()
-
-	if existed, err := s.addRef(key, size, deleteHash); existed || err != nil {
-		return existed, err
+	e, found, err := s.lookup(key)
+	if err != nil {
+		return false, err
+	}
+	if found {
+		if err := s.addRef(c, digest, key, e, size, r, ref); err != nil {
+			return false, err
+		}
+		return true, nil
 	}
 
-	if err := s.reserve(size); err != nil {
+	h := hold{bytes: size, charge: size, account: ref.Account, subnet: ref.Subnet}
+	if err := s.reserve(h); err != nil {
 		return false, err
 	}
 	kept := false
-	defer func() { s.settle(size, kept) }()
+	defer func() { s.settle(h, kept, kept) }()
 
 	path := s.blobPath(c, digest)
 	outboard, err := s.writeBlob(path, digest, size, r)
 	if err != nil {
 		return false, err
 	}
-	val := entry{size: size, outboard: outboard, refs: [][32]byte{deleteHash}}.marshal()
+	ne := entry{size: size, outboard: outboard, refs: []Ref{ref}}
 	if err := s.commit(func(tx *bolt.Tx) error {
-		return tx.Bucket(blobsBucket).Put(key, val)
+		return setEntry(tx, key, nil, &ne)
 	}); err != nil {
 		os.Remove(path)
 		return false, fmt.Errorf("store: index: %w", err)
@@ -66,45 +89,83 @@ func (s *Store) Put(c cid.Cid, size int64, r io.Reader, deleteHash [32]byte) (ex
 	return false, nil
 }
 
-// addRef adds h to an existing blob's references; existed=false means the
-// blob is absent. The caller holds the CID's key lock.
-func (s *Store) addRef(key []byte, size int64, h [32]byte) (existed bool, err error) {
-	var e entry
+// lookup returns key's entry, if any, decoded outside the page.
+func (s *Store) lookup(key []byte) (e entry, found bool, err error) {
 	err = s.db.View(func(tx *bolt.Tx) error {
 		v := tx.Bucket(blobsBucket).Get(key)
 		if v == nil {
 			return nil
 		}
-		existed = true
+		found = true
 		e, err = decodeEntry(v)
+		e.outboard = nil // aliases the page; not needed
 		return err
 	})
-	if err != nil || !existed {
-		return false, err
-	}
+	return e, found, err
+}
+
+// addRef adds ref to the stored blob c (entry e) once r has yielded size
+// bytes hashing to digest. The caller holds c's key lock.
+func (s *Store) addRef(c cid.Cid, digest [32]byte, key []byte, e entry, size int64, r io.Reader, ref Ref) error {
 	if e.size != size {
-		return false, fmt.Errorf("%w: stored size %d, claimed %d", ErrMismatch, e.size, size)
+		return fmt.Errorf("%w: stored size %d, claimed %d", ErrMismatch, e.size, size)
 	}
-	if e.refIndex(h) >= 0 {
-		return true, nil
+	// A ref already present costs no quota, only a Put in flight.
+	h := hold{account: ref.Account, subnet: ref.Subnet}
+	present := e.refIndex(ref.DeleteHash) >= 0
+	if !present {
+		if len(e.refs) >= maxRefs {
+			return fmt.Errorf("%w: %s already has %d references", ErrFull, c, len(e.refs))
+		}
+		h.charge = size
 	}
-	err = s.commit(func(tx *bolt.Tx) error {
-		b := tx.Bucket(blobsBucket)
-		v := b.Get(key)
+	if err := s.reserve(h); err != nil {
+		return err
+	}
+	added := false
+	defer func() { s.settle(h, false, added) }()
+
+	if err := possess(digest, size, r); err != nil {
+		return err
+	}
+	if present {
+		return nil
+	}
+	err := s.commit(func(tx *bolt.Tx) error {
+		added = false // Batch may rerun fn
+		v := tx.Bucket(blobsBucket).Get(key)
 		if v == nil {
 			return ErrNotFound // impossible under the key lock
 		}
-		e, err := decodeEntry(v)
+		old, err := decodeEntry(v)
 		if err != nil {
 			return err
 		}
-		if e.refIndex(h) >= 0 { // Batch may rerun fn
-			return nil
-		}
-		e.refs = append(e.refs, h)
-		return b.Put(key, e.marshal())
+		ne := old
+		ne.refs = append(slices.Clip(old.refs), ref)
+		added = true
+		return setEntry(tx, key, old.refs, &ne)
 	})
-	return err == nil, err
+	if err != nil {
+		added = false
+	}
+	return err
+}
+
+// possess reads exactly size bytes of r and checks that they hash to digest
+// (a blob's bao root is its plain BLAKE3 hash).
+func possess(digest [32]byte, size int64, r io.Reader) error {
+	hs := blake3.New(32, nil)
+	if _, err := io.CopyN(hs, r, size); err != nil {
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return fmt.Errorf("store: reading blob: %w", err)
+	}
+	if [32]byte(hs.Sum(nil)) != digest {
+		return ErrMismatch
+	}
+	return nil
 }
 
 // writeBlob streams size bytes of r into a temp file beside path, verifies

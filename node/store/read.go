@@ -43,7 +43,7 @@ func (s *Store) Stat(c cid.Cid) (Blob, error) {
 		if v == nil {
 			return ErrNotFound
 		}
-		e, err := decodeEntry(v)
+		e, _, err := decodeHead(v) // refs are not needed here
 		if err != nil {
 			return err
 		}
@@ -130,7 +130,7 @@ func (s *Store) List(fn func(c cid.Cid, size int64) error) error {
 				if err != nil {
 					return fmt.Errorf("%w: key: %v", errBadEntry, err)
 				}
-				e, err := decodeEntry(v)
+				e, _, err := decodeHead(v) // refs are not needed here
 				if err != nil {
 					return err
 				}

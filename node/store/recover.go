@@ -14,33 +14,52 @@ import (
 )
 
 // recover brings the index and the blob files back into agreement after a
-// crash (or any other interruption) and computes Used:
+// crash (or any other interruption) and computes what is charged:
 //
 //  1. index entries that are malformed, or whose file is missing or has the
 //     wrong size, are dropped (a Put's file always reaches full size before
 //     its entry is committed, so a short file means damage, not progress);
-//  2. temp files, and blob files without an index entry (a Put that crashed
+//  2. the lease index is rebuilt from the surviving entries;
+//  3. Used, and each account's and subnet's charge, are summed from the
+//     entries and records: nothing charged is kept apart from the index, so
+//     nothing can drift, and Puts in flight at the crash are charged nothing;
+//  4. temp files, and blob files without an index entry (a Put that crashed
 //     before committing, or a Delete that crashed after), are removed.
 //
 // Contents are not re-hashed here (that is Verify's job); sizes are cheap.
 func (s *Store) recover() error {
+	s.accounts, s.subnets = map[string]*charges{}, map[string]*charges{}
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		if _, err := tx.CreateBucketIfNotExists(recordsBucket); err != nil {
+		rb, err := tx.CreateBucketIfNotExists(recordsBucket)
+		if err != nil {
 			return err
 		}
 		b, err := tx.CreateBucketIfNotExists(blobsBucket)
 		if err != nil {
 			return err
 		}
+		if tx.Bucket(leasesBucket) != nil {
+			if err := tx.DeleteBucket(leasesBucket); err != nil {
+				return err
+			}
+		}
+		lb, err := tx.CreateBucket(leasesBucket)
+		if err != nil {
+			return err
+		}
 		var bad [][]byte
 		var used int64
 		err = b.ForEach(func(k, v []byte) error {
-			if size, ok := s.checkEntry(k, v); ok {
-				used += size
-			} else {
+			e, ok := s.checkEntry(k, v)
+			if !ok {
 				bad = append(bad, k) // valid until the transaction ends
+				return nil
 			}
-			return nil
+			used += e.size
+			for _, r := range e.refs {
+				s.chargeLocked(r, e.size)
+			}
+			return indexLeases(lb, k, e.refs)
 		})
 		if err != nil {
 			return err
@@ -50,8 +69,12 @@ func (s *Store) recover() error {
 				return err
 			}
 		}
+		err = rb.ForEach(func(k, v []byte) error {
+			used += int64(len(k) + len(v)) // recordSize, without a string per record
+			return nil
+		})
 		s.used = used
-		return nil
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("store: recover index: %w", err)
@@ -59,26 +82,26 @@ func (s *Store) recover() error {
 	return s.sweepFiles()
 }
 
-// checkEntry reports whether an index entry is well-formed and its file
-// exists with the recorded size.
-func (s *Store) checkEntry(k, v []byte) (int64, bool) {
+// checkEntry decodes an index entry and reports whether it is well-formed
+// and its file exists with the recorded size.
+func (s *Store) checkEntry(k, v []byte) (entry, bool) {
 	c, err := cid.Cast(k)
 	if err != nil {
-		return 0, false
+		return entry{}, false
 	}
 	digest, err := digestOf(c)
 	if err != nil {
-		return 0, false
+		return entry{}, false
 	}
 	e, err := decodeEntry(v)
 	if err != nil {
-		return 0, false
+		return entry{}, false
 	}
 	fi, err := os.Stat(s.blobPath(c, digest))
 	if err != nil || !fi.Mode().IsRegular() || fi.Size() != e.size {
-		return 0, false
+		return entry{}, false
 	}
-	return e.size, true
+	return e, true
 }
 
 // sweepFiles removes every file in the fan-out directories that is not the

@@ -3,7 +3,16 @@
 // Blobs (shards and manifests) are addressed by BLAKE3-256 CIDs whose digest is
 // the root of the blob's bao tree (group 4). Each blob lives in its own file
 // under blobs/<2 hex of digest>/<cid string>; a bbolt index (index.db) maps the
-// CID to its size, bao outboard and the set of delete hashes referencing it.
+// CID to its size, bao outboard and its references (see Ref): who may delete
+// it, which account and subnet pay for it, and until when an unconfirmed
+// reference is kept (its lease, also indexed by time in a second bucket).
+//
+// The store trusts no uploader: each reference charges its account and subnet
+// the blob's size against per-account and per-subnet quotas, Puts in flight
+// are bounded per account, and a reference to a blob already stored is only
+// added after the uploader has sent the blob's bytes again (proof of
+// possession). The store reads no clock: lease expiry is decided by the
+// caller's now.
 //
 // Crash safety rests on one ordering rule: a blob's file is complete and
 // renamed into place before its index entry is committed, and its index entry
@@ -34,13 +43,18 @@ var (
 	ErrTooLarge  = errors.New("store: too large")
 	// ErrBadCID is returned for CIDs whose multihash is not BLAKE3-256.
 	ErrBadCID = errors.New("store: CID is not a BLAKE3-256 CID")
+	// ErrQuota is returned (wrapped with the account or subnet and the
+	// numbers) when a Put would exceed a per-account or per-subnet quota or
+	// the account's Puts in flight.
+	ErrQuota = errors.New("store: quota exceeded")
 )
 
 const (
 	// DefaultMaxBlob is used when Options.MaxBlob is zero.
 	DefaultMaxBlob = 256 << 20
-	// MaxRecord bounds record values (exclusive).
-	MaxRecord = 1 << 20
+	// MaxRecord bounds record values (exclusive). Locations records of huge
+	// files are large; records count against Capacity.
+	MaxRecord = 32 << 20
 
 	baoGroup = codec.BaoGroup // 16 KiB chunk groups, fixed by docs/contracts.md
 )
@@ -48,12 +62,17 @@ const (
 var (
 	blobsBucket   = []byte("blobs")
 	recordsBucket = []byte("records")
+	leasesBucket  = []byte("leases") // derived from blobs; rebuilt by every Open
 )
 
 type Options struct {
-	Capacity int64 // bytes of blob data; 0 = unlimited
+	Capacity int64 // bytes of blob data and records; 0 = unlimited
 	MaxBlob  int64 // largest accepted blob; 0 = DefaultMaxBlob
 	NoSync   bool  // skip fsync; for tests and benchmarks only
+
+	PeerQuota            int64 // most bytes one Account may be charged (stored + in flight); 0 = unlimited
+	SubnetQuota          int64 // most bytes one Subnet may be charged (stored + in flight); 0 = unlimited
+	MaxPendingPerAccount int   // Puts in flight per Account; 0 = unlimited
 }
 
 // Store is safe for concurrent use.
@@ -61,11 +80,14 @@ type Store struct {
 	blobDir string
 	opt     Options
 	db      *bolt.DB
-	locks   keyLocks
+	locks   keyLocks // per CID
+	rlocks  keyLocks // per record key
 
 	mu       sync.Mutex
-	used     int64 // bytes of committed blobs
+	used     int64 // bytes of committed blobs (each once) and records
 	reserved int64 // bytes promised to Puts in progress
+	accounts map[string]*charges
+	subnets  map[string]*charges
 
 	committing atomic.Int32
 	fanout     [256]atomic.Bool // fan-out directory known to exist durably
@@ -75,8 +97,8 @@ type Store struct {
 // by a crash. Only one Store may have dir open at a time; the index file lock
 // enforces this, which is also what makes the recovery sweep safe.
 func Open(dir string, opt Options) (*Store, error) {
-	if opt.Capacity < 0 || opt.MaxBlob < 0 {
-		return nil, fmt.Errorf("store: negative Capacity or MaxBlob")
+	if opt.Capacity < 0 || opt.MaxBlob < 0 || opt.PeerQuota < 0 || opt.SubnetQuota < 0 || opt.MaxPendingPerAccount < 0 {
+		return nil, fmt.Errorf("store: negative option in %+v", opt)
 	}
 	if opt.MaxBlob == 0 {
 		opt.MaxBlob = DefaultMaxBlob

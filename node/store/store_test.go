@@ -22,7 +22,7 @@ func TestPutOpenRead(t *testing.T) {
 	for i, n := range sizes {
 		data := randBytes(uint64(i), n)
 		c := cidOf(t, data)
-		existed, err := s.Put(c, int64(n), bytes.NewReader(data), h)
+		existed, err := s.Put(c, int64(n), bytes.NewReader(data), Ref{DeleteHash: h})
 		if err != nil || existed {
 			t.Fatalf("Put size %d: existed=%v err=%v", n, existed, err)
 		}
@@ -111,7 +111,7 @@ func TestMismatchKeepsNothing(t *testing.T) {
 	c := cidOf(t, data)
 	bad := slices.Clone(data)
 	bad[len(bad)/2] ^= 1
-	_, err := s.Put(c, int64(len(bad)), bytes.NewReader(bad), h)
+	_, err := s.Put(c, int64(len(bad)), bytes.NewReader(bad), Ref{DeleteHash: h})
 	wantErr(t, err, ErrMismatch)
 	if s.Has(c) || len(blobFiles(t, dir)) != 0 || s.Used() != 0 || s.reservedBytes() != 0 {
 		t.Fatalf("after mismatch: has=%v files=%v used=%d reserved=%d",
@@ -134,7 +134,7 @@ func TestShortReaderKeepsNothing(t *testing.T) {
 	data := randBytes(2, 40_000)
 	c := cidOf(t, data)
 	for _, n := range []int{0, 1000, 16 << 10, len(data) - 1} {
-		_, err := s.Put(c, int64(len(data)), bytes.NewReader(data[:n]), h)
+		_, err := s.Put(c, int64(len(data)), bytes.NewReader(data[:n]), Ref{DeleteHash: h})
 		wantErr(t, err, io.ErrUnexpectedEOF)
 		if s.Has(c) || len(blobFiles(t, dir)) != 0 || s.Used() != 0 || s.reservedBytes() != 0 {
 			t.Fatalf("short %d: has=%v files=%v used=%d reserved=%d",
@@ -148,7 +148,7 @@ func TestPutReadsExactlySize(t *testing.T) {
 	_, h := token("a")
 	data := randBytes(3, 20_000)
 	r := bytes.NewReader(append(slices.Clone(data), "trailing"...))
-	if _, err := s.Put(cidOf(t, data), int64(len(data)), r, h); err != nil {
+	if _, err := s.Put(cidOf(t, data), int64(len(data)), r, Ref{DeleteHash: h}); err != nil {
 		t.Fatal(err)
 	}
 	if r.Len() != len("trailing") {
@@ -156,21 +156,56 @@ func TestPutReadsExactlySize(t *testing.T) {
 	}
 }
 
-func TestExistingBlobGainsRefWithoutReading(t *testing.T) {
+func TestExistingBlobGainsRefWithProof(t *testing.T) {
 	dir := t.TempDir()
 	s := openTest(t, dir, Options{NoSync: true})
 	tok1, h1 := token("1")
 	tok2, h2 := token("2")
 	data := randBytes(4, 70_000)
 	c := mustPut(t, s, data, h1)
-	existed, err := s.Put(c, int64(len(data)), failReader{t}, h2)
+	before, _ := os.Stat(fileOf(t, s, c))
+	r2 := Ref{DeleteHash: h2, Account: "peer2", Subnet: "10.0.2.0/24"}
+
+	// Knowing the CID and size is not enough: wrong or missing bytes add nothing.
+	bad := slices.Clone(data)
+	bad[len(bad)-1] ^= 1
+	for _, tc := range []struct {
+		name string
+		r    io.Reader
+		want error
+	}{
+		{"wrong bytes", bytes.NewReader(bad), ErrMismatch},
+		{"short", bytes.NewReader(data[:len(data)-1]), io.ErrUnexpectedEOF},
+		{"empty", bytes.NewReader(nil), io.ErrUnexpectedEOF},
+	} {
+		existed, err := s.Put(c, int64(len(data)), tc.r, r2)
+		wantErr(t, err, tc.want)
+		if existed || s.HasRef(c, h2) || s.Usage("peer2") != 0 || s.SubnetUsage("10.0.2.0/24") != 0 {
+			t.Fatalf("%s: existed=%v ref=%v usage=%d", tc.name, existed, s.HasRef(c, h2), s.Usage("peer2"))
+		}
+	}
+	_, err := s.Put(c, int64(len(data))+1, failReader{t}, r2)
+	wantErr(t, err, ErrMismatch)
+
+	// The right bytes add the ref and charge its account, not Used; the file stays.
+	r := bytes.NewReader(append(slices.Clone(data), "trailing"...))
+	existed, err := s.Put(c, int64(len(data)), r, r2)
 	if err != nil || !existed {
 		t.Fatalf("second Put: existed=%v err=%v", existed, err)
 	}
-	_, err = s.Put(c, int64(len(data))+1, failReader{t}, h2)
-	wantErr(t, err, ErrMismatch)
-	if s.Used() != int64(len(data)) {
-		t.Fatalf("Used = %d after duplicate Put", s.Used())
+	if r.Len() != len("trailing") {
+		t.Fatalf("proof read %d bytes too many", len("trailing")-r.Len())
+	}
+	if s.Used() != int64(len(data)) || s.Usage("peer2") != int64(len(data)) ||
+		s.SubnetUsage("10.0.2.0/24") != int64(len(data)) || s.Usage("") != int64(len(data)) {
+		t.Fatalf("Used=%d Usage(peer2)=%d Usage(self)=%d", s.Used(), s.Usage("peer2"), s.Usage(""))
+	}
+	refs, err := s.Refs(c)
+	if err != nil || len(refs) != 2 || refs[1].Account != "peer2" || refs[1].Subnet != "10.0.2.0/24" {
+		t.Fatalf("Refs = %+v, %v", refs, err)
+	}
+	if after, _ := os.Stat(fileOf(t, s, c)); !os.SameFile(before, after) {
+		t.Fatal("proof of possession rewrote the file")
 	}
 
 	// Two refs: the first delete keeps the file.
@@ -178,14 +213,14 @@ func TestExistingBlobGainsRefWithoutReading(t *testing.T) {
 	if err := s.Delete(c, tok1); err != nil {
 		t.Fatal(err)
 	}
-	if !s.Has(c) || !exists(fileOf(t, s, c)) || !bytes.Equal(readBack(t, s, c), data) {
+	if !s.Has(c) || !exists(fileOf(t, s, c)) || !bytes.Equal(readBack(t, s, c), data) || s.Usage("") != 0 {
 		t.Fatal("blob gone after deleting one of two refs")
 	}
 	wantErr(t, s.Delete(c, tok1), ErrForbidden) // that ref is spent
 	if err := s.Delete(c, tok2); err != nil {
 		t.Fatal(err)
 	}
-	if s.Has(c) || exists(fileOf(t, s, c)) || s.Used() != 0 {
+	if s.Has(c) || exists(fileOf(t, s, c)) || s.Used() != 0 || s.Usage("peer2") != 0 || s.SubnetUsage("10.0.2.0/24") != 0 {
 		t.Fatalf("after last delete: has=%v file=%v used=%d", s.Has(c), exists(fileOf(t, s, c)), s.Used())
 	}
 	wantErr(t, s.Delete(c, tok2), ErrNotFound)
@@ -196,8 +231,16 @@ func TestSameRefTwiceIsOneRef(t *testing.T) {
 	tok, h := token("1")
 	data := randBytes(5, 100)
 	c := mustPut(t, s, data, h)
-	if existed, err := s.Put(c, 100, failReader{t}, h); !existed || err != nil {
+	// The same hash from another account: the bytes are still checked, and
+	// the ref (and who pays for it) is unchanged.
+	other := Ref{DeleteHash: h, Account: "other"}
+	_, err := s.Put(c, 100, bytes.NewReader(make([]byte, 100)), other)
+	wantErr(t, err, ErrMismatch)
+	if existed, err := s.Put(c, 100, bytes.NewReader(data), other); !existed || err != nil {
 		t.Fatalf("existed=%v err=%v", existed, err)
+	}
+	if refs, _ := s.Refs(c); len(refs) != 1 || refs[0].Account != "" || s.Usage("other") != 0 {
+		t.Fatalf("refs %+v, Usage(other)=%d", refs, s.Usage("other"))
 	}
 	if err := s.Delete(c, tok); err != nil {
 		t.Fatal(err)
@@ -288,20 +331,20 @@ func TestBadCIDAndLimits(t *testing.T) {
 	_, h := token("1")
 	mh, _ := multihash.Sum([]byte("x"), multihash.SHA2_256, -1)
 	sha := cid.NewCidV1(cid.Raw, mh)
-	_, err := s.Put(sha, 1, bytes.NewReader([]byte("x")), h)
+	_, err := s.Put(sha, 1, bytes.NewReader([]byte("x")), Ref{DeleteHash: h})
 	wantErr(t, err, ErrBadCID)
 	wantErr(t, s.Delete(sha, h), ErrBadCID)
-	_, err = s.Put(cid.Undef, 1, bytes.NewReader([]byte("x")), h)
+	_, err = s.Put(cid.Undef, 1, bytes.NewReader([]byte("x")), Ref{DeleteHash: h})
 	wantErr(t, err, ErrBadCID)
 	if s.Has(sha) || s.Has(cid.Undef) {
 		t.Fatal("Has true for invalid CID")
 	}
 
 	big := randBytes(11, 1001)
-	_, err = s.Put(cidOf(t, big), 1001, failReader{t}, h)
+	_, err = s.Put(cidOf(t, big), 1001, failReader{t}, Ref{DeleteHash: h})
 	wantErr(t, err, ErrTooLarge)
 	mustPut(t, s, big[:1000], h)
-	if _, err := s.Put(cidOf(t, big), -1, failReader{t}, h); err == nil {
+	if _, err := s.Put(cidOf(t, big), -1, failReader{t}, Ref{DeleteHash: h}); err == nil {
 		t.Fatal("negative size accepted")
 	}
 }
@@ -315,7 +358,7 @@ func TestManifestCodecIsSeparateBlob(t *testing.T) {
 	if s.Has(js) {
 		t.Fatal("json CID reported present")
 	}
-	if _, err := s.Put(js, int64(len(data)), bytes.NewReader(data), h); err != nil {
+	if _, err := s.Put(js, int64(len(data)), bytes.NewReader(data), Ref{DeleteHash: h}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Delete(raw, tok); err != nil {
@@ -366,7 +409,8 @@ func TestRecords(t *testing.T) {
 	if err := s.DeleteRecord("k"); err != nil {
 		t.Fatalf("deleting an absent record: %v", err)
 	}
-	if s.Used() != 0 {
-		t.Fatal("records counted as blob data")
+	// What is left counts in Used: key and value bytes.
+	if want := int64(len("empty") + len("almost") + MaxRecord - 1); s.Used() != want {
+		t.Fatalf("Used = %d, want %d", s.Used(), want)
 	}
 }

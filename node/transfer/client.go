@@ -34,6 +34,8 @@ type Client struct {
 	self peer.ID
 	st   *store.Store
 	sw   *Stewardship
+	// OrphanLease is the lease shards this node stores for itself get (see Server.OrphanLease).
+	OrphanLease time.Duration
 }
 
 // NewClient returns a client for host h whose own store is st.
@@ -79,7 +81,11 @@ func finish(s network.Stream, err error) error {
 // PutShard stores data under id on p, with deleteHash as the shard's delete authority.
 func (c *Client) PutShard(ctx context.Context, p peer.ID, id cid.Cid, data []byte, deleteHash [32]byte) error {
 	if p == c.self {
-		_, err := c.st.Put(id, int64(len(data)), bytes.NewReader(data), deleteHash)
+		ref := store.Ref{DeleteHash: deleteHash}
+		if c.OrphanLease > 0 {
+			ref.Lease = time.Now().Add(c.OrphanLease).Unix()
+		}
+		_, err := c.st.Put(id, int64(len(data)), bytes.NewReader(data), ref)
 		return err
 	}
 	s, err := c.open(ctx, p, ProtoShardPut)
@@ -87,7 +93,7 @@ func (c *Client) PutShard(ctx context.Context, p peer.ID, id cid.Cid, data []byt
 		return err
 	}
 	return finish(s, func() error {
-		if err := wire.Write(s, putReq{CID: id.String(), Size: int64(len(data)), DeleteHash: hex.EncodeToString(deleteHash[:])}); err != nil {
+		if err := wire.Write(s, ShardPutReq{CID: id.String(), Size: int64(len(data)), DeleteHash: hex.EncodeToString(deleteHash[:])}); err != nil {
 			return err
 		}
 		var ok Status
@@ -100,7 +106,7 @@ func (c *Client) PutShard(ctx context.Context, p peer.ID, id cid.Cid, data []byt
 		if _, err := s.Write(data); err != nil {
 			return err
 		}
-		var res putResult
+		var res ShardPutResp
 		if err := wire.Read(s, &res); err != nil {
 			return err
 		}
@@ -132,10 +138,10 @@ func (c *Client) GetShard(ctx context.Context, p peer.ID, id cid.Cid, size int64
 	}
 	var out []byte
 	err = func() error {
-		if err := wire.Write(s, getReq{CID: id.String()}); err != nil {
+		if err := wire.Write(s, ShardGetReq{CID: id.String()}); err != nil {
 			return err
 		}
-		var resp getResp
+		var resp ShardGetResp
 		if err := wire.Read(s, &resp); err != nil {
 			return err
 		}
@@ -186,8 +192,22 @@ func (w *fixedWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// HasShards asks p which of ids it holds.
+// HasShards asks p which of ids it holds, in batches of MaxHasBatch.
 func (c *Client) HasShards(ctx context.Context, p peer.ID, ids []cid.Cid) ([]bool, error) {
+	out := make([]bool, 0, len(ids))
+	for len(ids) > 0 {
+		n := min(len(ids), MaxHasBatch)
+		has, err := c.hasBatch(ctx, p, ids[:n])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, has...)
+		ids = ids[n:]
+	}
+	return out, nil
+}
+
+func (c *Client) hasBatch(ctx context.Context, p peer.ID, ids []cid.Cid) ([]bool, error) {
 	if p == c.self {
 		out := make([]bool, len(ids))
 		for i, id := range ids {
@@ -203,9 +223,9 @@ func (c *Client) HasShards(ctx context.Context, p peer.ID, ids []cid.Cid) ([]boo
 	if err != nil {
 		return nil, err
 	}
-	var resp hasResp
+	var resp HasResp
 	err = func() error {
-		if err := wire.Write(s, hasReq{CIDs: strs}); err != nil {
+		if err := wire.Write(s, HasReq{CIDs: strs}); err != nil {
 			return err
 		}
 		if err := wire.Read(s, &resp); err != nil {
@@ -227,7 +247,7 @@ func (c *Client) DeleteShard(ctx context.Context, p peer.ID, id cid.Cid, token [
 	if p == c.self {
 		return c.st.Delete(id, token)
 	}
-	return c.simple(ctx, p, ProtoShardDelete, deleteReq{CID: id.String(), Token: hex.EncodeToString(token[:])})
+	return c.simple(ctx, p, ProtoShardDelete, DeleteReq{CID: id.String(), Token: hex.EncodeToString(token[:])})
 }
 
 // DeleteManifest asks steward p to drop manifest id.
@@ -235,7 +255,7 @@ func (c *Client) DeleteManifest(ctx context.Context, p peer.ID, id cid.Cid, toke
 	if p == c.self {
 		return c.sw.Delete(id, token)
 	}
-	return c.simple(ctx, p, ProtoManifestDel, deleteReq{CID: id.String(), Token: hex.EncodeToString(token[:])})
+	return c.simple(ctx, p, ProtoManifestDel, DeleteReq{CID: id.String(), Token: hex.EncodeToString(token[:])})
 }
 
 func (c *Client) simple(ctx context.Context, p peer.ID, proto protocol.ID, req any) error {
@@ -258,14 +278,14 @@ func (c *Client) simple(ctx context.Context, p peer.ID, proto protocol.ID, req a
 // PutManifest hands a manifest and its locations record to steward p.
 func (c *Client) PutManifest(ctx context.Context, p peer.ID, id cid.Cid, body, loc []byte) error {
 	if p == c.self {
-		return c.sw.Accept(id, body, loc).Err()
+		return c.sw.Accept(Origin{}, id, body, loc).Err()
 	}
 	s, err := c.open(ctx, p, ProtoManifestPut)
 	if err != nil {
 		return err
 	}
 	return finish(s, func() error {
-		if err := wire.Write(s, manifestPutReq{CID: id.String(), Size: len(body), LocationsLen: len(loc)}); err != nil {
+		if err := wire.Write(s, ManifestPutReq{CID: id.String(), Size: len(body), LocationsLen: len(loc)}); err != nil {
 			return err
 		}
 		var ok Status
@@ -275,7 +295,10 @@ func (c *Client) PutManifest(ctx context.Context, p peer.ID, id cid.Cid, body, l
 		if err := ok.Err(); err != nil {
 			return err
 		}
-		if _, err := s.Write(append(append([]byte(nil), body...), loc...)); err != nil {
+		if _, err := s.Write(body); err != nil {
+			return err
+		}
+		if _, err := s.Write(loc); err != nil {
 			return err
 		}
 		var res Status
@@ -296,10 +319,10 @@ func (c *Client) GetManifest(ctx context.Context, p peer.ID, id cid.Cid) (body, 
 		return nil, nil, err
 	}
 	err = func() error {
-		if err := wire.Write(s, manifestGetReq{CID: id.String()}); err != nil {
+		if err := wire.Write(s, ManifestGetReq{CID: id.String()}); err != nil {
 			return err
 		}
-		var resp manifestGetResp
+		var resp ManifestGetResp
 		if err := wire.Read(s, &resp); err != nil {
 			return err
 		}
@@ -332,7 +355,7 @@ func (c *Client) Info(ctx context.Context, p peer.ID) (Info, error) {
 		return info, err
 	}
 	err = func() error {
-		if err := wire.Write(s, infoReq{}); err != nil {
+		if err := wire.Write(s, InfoReq{}); err != nil {
 			return err
 		}
 		if err := wire.Read(s, &info); err != nil {

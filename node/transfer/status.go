@@ -19,8 +19,12 @@ func statusOf(err error) Status {
 		return wire.Fail(wire.CodeNotFound, err)
 	case errors.Is(err, store.ErrMismatch):
 		return wire.Fail(wire.CodeMismatch, err)
+	case errors.Is(err, store.ErrQuota):
+		return wire.Fail(wire.CodeQuota, err)
 	case errors.Is(err, store.ErrFull), errors.Is(err, store.ErrTooLarge):
 		return wire.Fail(wire.CodeFull, err)
+	case errors.Is(err, ErrBusy):
+		return wire.Fail(wire.CodeBusy, err)
 	case errors.Is(err, store.ErrForbidden):
 		return wire.Fail(wire.CodeForbidden, err)
 	default:

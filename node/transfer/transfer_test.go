@@ -39,7 +39,7 @@ func pair(t *testing.T) (*Client, host.Host, *store.Store) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	NewServer(srv, st, NewStewardship(st, nil), "test", slog.New(slog.DiscardHandler))
+	NewServer(srv, st, NewStewardship(st, nil), nil, "test", slog.New(slog.DiscardHandler))
 	cl := newHost(t)
 	if err := cl.Connect(context.Background(), peer.AddrInfo{ID: srv.ID(), Addrs: srv.Addrs()}); err != nil {
 		t.Fatal(err)
@@ -144,10 +144,16 @@ func raw(t *testing.T, c *Client, p peer.ID, proto protocol.ID, msg []byte) (Sta
 	return st, wire.Read(s, &st)
 }
 
-func frame(b string) []byte {
-	out := binary.BigEndian.AppendUint32(nil, uint32(len(b)))
-	return append(out, b...)
+// frame is one CBOR header, as wire.Write would send it.
+func frame(v any) []byte {
+	b, err := wire.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return append(binary.BigEndian.AppendUint32(nil, uint32(len(b))), b...)
 }
+
+type m = map[string]any
 
 func TestMalformedRequestsAreRefusedWithAReason(t *testing.T) {
 	c, srv, _ := pair(t)
@@ -155,13 +161,14 @@ func TestMalformedRequestsAreRefusedWithAReason(t *testing.T) {
 		proto protocol.ID
 		msg   []byte
 	}{
-		{ProtoShardPut, frame(`{"cid":"not-a-cid","size":3,"delete_hash":"00"}`)},
-		{ProtoShardPut, frame(`{"cid":"bafkr4ie5rsnyyxfmdnvbtw26pgq6tdn7cjgtaxo6xsqjwsh6kxm2g6gvb4","size":-1,"delete_hash":"00"}`)},
-		{ProtoShardPut, frame(`{"cid":"bafkr4ie5rsnyyxfmdnvbtw26pgq6tdn7cjgtaxo6xsqjwsh6kxm2g6gvb4","size":3,"delete_hash":"zz"}`)},
-		{ProtoShardGet, frame(`{"cid":"x"}`)},
-		{ProtoShardDelete, frame(`{"cid":"x","token":"00"}`)},
-		{ProtoManifestPut, frame(`{"cid":"x","size":10,"locations_len":5}`)},
-		{ProtoManifestGet, frame(`{"cid":""}`)},
+		{ProtoShardPut, frame(m{"cid": "not-a-cid", "size": 3, "delete_hash": "00"})},
+		{ProtoShardPut, frame(m{"cid": "bafkr4ie5rsnyyxfmdnvbtw26pgq6tdn7cjgtaxo6xsqjwsh6kxm2g6gvb4", "size": -1, "delete_hash": "00"})},
+		{ProtoShardPut, frame(m{"cid": "bafkr4ie5rsnyyxfmdnvbtw26pgq6tdn7cjgtaxo6xsqjwsh6kxm2g6gvb4", "size": 3, "delete_hash": "zz"})},
+		{ProtoShardGet, frame(m{"cid": "x"})},
+		{ProtoShardDelete, frame(m{"cid": "x", "token": "00"})},
+		{ProtoManifestPut, frame(m{"cid": "x", "size": 10, "locations_len": 5})},
+		{ProtoManifestGet, frame(m{"cid": ""})},
+		{ProtoShardHas, frame(m{"cids": make([]string, MaxHasBatch+1)})},
 	}
 	for i, tc := range cases {
 		st, err := raw(t, c, srv.ID(), tc.proto, tc.msg)
@@ -170,7 +177,8 @@ func TestMalformedRequestsAreRefusedWithAReason(t *testing.T) {
 		}
 	}
 	// Garbage framing gets the stream reset, not a panic; the server keeps serving.
-	for _, junk := range [][]byte{{0xff, 0xff, 0xff, 0xff}, frame(`{"cid":`), frame(`{"evil":1}`)} {
+	json := append(binary.BigEndian.AppendUint32(nil, 11), `{"cid":"x"}`...)
+	for _, junk := range [][]byte{{0xff, 0xff, 0xff, 0xff}, json, frame(m{"evil": 1}), frame(m{"CID": "x"})} {
 		if _, err := raw(t, c, srv.ID(), ProtoShardGet, junk); err == nil {
 			t.Errorf("junk %q answered as if valid", junk)
 		}
@@ -194,5 +202,39 @@ func flipByte(t *testing.T, path string, off int64) {
 	b[0] ^= 0xff
 	if _, err := f.WriteAt(b, off); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Stat of a file with many shards on one holder asks in batches: every one is found.
+func TestHasShardsBatchesPastTheLimit(t *testing.T) {
+	c, srv, st := pair(t)
+	const n = 2*MaxHasBatch + 7
+	ids := make([]cid.Cid, n)
+	for i := range ids {
+		ids[i] = shardCID(binary.BigEndian.AppendUint32(nil, uint32(i)))
+	}
+	// Store every third one on the holder.
+	for i := 0; i < n; i += 3 {
+		data := binary.BigEndian.AppendUint32(nil, uint32(i))
+		if err := c.PutShard(ctx(t), srv.ID(), ids[i], data, [32]byte{1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	has, err := c.HasShards(ctx(t), srv.ID(), ids)
+	if err != nil || len(has) != n {
+		t.Fatalf("has: %d answers, %v", len(has), err)
+	}
+	for i, h := range has {
+		if h != (i%3 == 0) || h != st.Has(ids[i]) {
+			t.Fatalf("cid %d: has=%v, stored=%v", i, h, st.Has(ids[i]))
+		}
+	}
+	// A full batch of Cairn CIDs fits in one header.
+	strs := make([]string, MaxHasBatch)
+	for i := range strs {
+		strs[i] = ids[i].String()
+	}
+	if b, err := wire.Marshal(HasReq{CIDs: strs}); err != nil || len(b) > wire.MaxHeader {
+		t.Fatalf("a batch of %d cids is %d bytes (max %d): %v", MaxHasBatch, len(b), wire.MaxHeader, err)
 	}
 }

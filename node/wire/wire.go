@@ -1,24 +1,72 @@
-// Package wire frames Cairn's stream protocols: a 4-byte big-endian length, a JSON header, then
-// any raw body the header announces. Headers are small and strict; bulk bytes never go through JSON.
+// Package wire frames Cairn's stream protocols: a 4-byte big-endian length, a CBOR header, then
+// any raw body the header announces. Headers are small and strictly decoded; bulk bytes never go
+// through CBOR.
 package wire
 
 import (
-	"bytes"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/fxamacker/cbor/v2"
 )
 
-// MaxHeader bounds a header so a peer cannot make us allocate much before we validate anything.
-const MaxHeader = 1 << 20
+// MaxHeader bounds a header, so reading one costs at most 64 KiB (plus what decoding it into the
+// caller's struct copies out of those bytes) before anything is validated.
+const MaxHeader = 64 << 10
+
+// Decoding limits beyond the frame size: a has-batch is the largest array (1024 CIDs), and no
+// header is a deep or wide structure.
+const (
+	maxArray  = 4096
+	maxPairs  = 64
+	maxNested = 8
+)
+
+var (
+	encMode cbor.EncMode
+	decMode cbor.DecMode
+)
+
+func init() {
+	var err error
+	// Core deterministic encoding: shortest forms, sorted keys, so equal headers are equal bytes.
+	if encMode, err = cbor.CoreDetEncOptions().EncMode(); err != nil {
+		panic(fmt.Sprintf("wire: cbor encoder options: %v", err))
+	}
+	decMode, err = cbor.DecOptions{
+		DupMapKey:         cbor.DupMapKeyEnforcedAPF,
+		IndefLength:       cbor.IndefLengthForbidden,
+		TagsMd:            cbor.TagsForbidden,
+		MaxNestedLevels:   maxNested,
+		MaxArrayElements:  maxArray,
+		MaxMapPairs:       maxPairs,
+		ExtraReturnErrors: cbor.ExtraDecErrorUnknownField,
+		FieldNameMatching: cbor.FieldNameMatchingCaseSensitive,
+		UTF8:              cbor.UTF8RejectInvalid,
+	}.DecMode()
+	if err != nil {
+		panic(fmt.Sprintf("wire: cbor decoder options: %v", err))
+	}
+}
+
+// Marshal encodes v as a header would be encoded, without the frame.
+func Marshal(v any) ([]byte, error) { return encMode.Marshal(v) }
+
+// Unmarshal decodes one header body (no frame) into v with the strict rules of Read.
+func Unmarshal(b []byte, v any) error {
+	if err := decMode.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("wire: malformed header: %w", err)
+	}
+	return nil
+}
 
 // Write sends one framed header.
 func Write(w io.Writer, v any) error {
-	b, err := json.Marshal(v)
+	b, err := encMode.Marshal(v)
 	if err != nil {
-		return err
+		return fmt.Errorf("wire: encode header: %w", err)
 	}
 	if len(b) > MaxHeader {
 		return fmt.Errorf("wire: header of %d bytes exceeds %d", len(b), MaxHeader)
@@ -30,7 +78,9 @@ func Write(w io.Writer, v any) error {
 	return err
 }
 
-// Read receives one framed header into v, rejecting oversized frames, trailing data and unknown fields.
+// Read receives one framed header into v. It rejects oversized frames, trailing bytes, unknown
+// or duplicate keys, keys that differ from a field's name only in case, indefinite lengths, tags
+// and invalid UTF-8.
 func Read(r io.Reader, v any) error {
 	var lb [4]byte
 	if _, err := io.ReadFull(r, lb[:]); err != nil {
@@ -43,19 +93,16 @@ func Read(r io.Reader, v any) error {
 	if n > MaxHeader {
 		return fmt.Errorf("wire: header of %d bytes exceeds %d", n, MaxHeader)
 	}
-	b := make([]byte, n)
-	if _, err := io.ReadFull(r, b); err != nil {
-		return fmt.Errorf("wire: truncated header: %w", err)
+	// Grown as bytes arrive, not allocated from the announced length: a peer that announces
+	// 64 KiB and stalls costs us what it sent.
+	b, err := io.ReadAll(io.LimitReader(r, int64(n)))
+	if err != nil {
+		return fmt.Errorf("wire: reading header: %w", err)
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("wire: malformed header: %w", err)
+	if len(b) != int(n) {
+		return fmt.Errorf("wire: truncated header: %d of %d bytes", len(b), n)
 	}
-	if dec.More() {
-		return fmt.Errorf("wire: trailing data after header")
-	}
-	return nil
+	return Unmarshal(b, v)
 }
 
 // Status ends most exchanges: OK, or a machine-readable code and a human reason.
@@ -73,6 +120,10 @@ const (
 	CodeForbidden = "forbidden"
 	CodeBadInput  = "bad_input"
 	CodeInternal  = "internal"
+	// CodeBusy: a memory budget or concurrency limit refused the request; retry later.
+	CodeBusy = "busy"
+	// CodeQuota: the sender's storage quota (per peer or per subnet) is used up.
+	CodeQuota = "quota"
 )
 
 // RemoteError is a refusal reported by the other side.
@@ -93,3 +144,9 @@ func (s Status) Err() error {
 
 // Fail builds a failed Status.
 func Fail(code string, err error) Status { return Status{Code: code, Error: err.Error()} }
+
+// IsCode tells whether err is a peer's refusal with the given code.
+func IsCode(err error, code string) bool {
+	var re *RemoteError
+	return errors.As(err, &re) && re.Code == code
+}

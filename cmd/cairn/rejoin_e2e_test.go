@@ -1,0 +1,217 @@
+package main
+
+// Process-level restart tests: daemons of a devnet are SIGKILLed and started again by hand with
+// "cairn daemon --repo DIR", as an operator would after a crash, with no flags.
+
+import (
+	"context"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/cairn-storage/cairn/node/api"
+	"github.com/cairn-storage/cairn/node/repo"
+)
+
+// restarted are daemons the test started by hand; stop ends them all at once (SIGTERM, then
+// SIGKILL after 10 s), before the devnet stops.
+type restarted struct {
+	t    *testing.T
+	cmds []*exec.Cmd
+	done []chan struct{}
+}
+
+func newRestarted(t *testing.T) *restarted {
+	r := &restarted{t: t}
+	t.Cleanup(r.stop)
+	return r
+}
+
+// start runs "cairn daemon --repo DIR" as a child of the test, with no flags, and returns
+// without waiting for it: see waitRejoined.
+func (r *restarted) start(dir string) {
+	t := r.t
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	logf, err := os.Create(filepath.Join(dir, "restarted.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logf.Close()
+	cmd := exec.Command(self, "--repo", dir, "daemon")
+	cmd.Env = append(os.Environ(), asCLI+"=1")
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	r.cmds, r.done = append(r.cmds, cmd), append(r.done, done)
+}
+
+func (r *restarted) stop() {
+	for _, c := range r.cmds {
+		c.Process.Signal(syscall.SIGTERM)
+	}
+	timeout := time.After(10 * time.Second)
+	for i, done := range r.done {
+		select {
+		case <-done:
+		case <-timeout:
+			r.cmds[i].Process.Kill()
+			<-done
+			r.t.Errorf("restarted daemon %v ignored SIGTERM for 10 s", r.cmds[i].Args)
+		}
+	}
+}
+
+// routingPeers asks the daemon at dir how many peers its routing table has (-1: no answer).
+func routingPeers(dir string) int {
+	c, err := api.NewClientFromRepo(dir)
+	if err != nil {
+		return -1
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	peers, err := c.Peers(ctx)
+	if err != nil {
+		return -1
+	}
+	n := 0
+	for _, p := range peers {
+		if p.InRoutingTable {
+			n++
+		}
+	}
+	return n
+}
+
+// waitRejoined waits until the restarted node at dir has want peers in its routing table, then
+// checks that "cairn peers --json" says so too.
+func waitRejoined(t *testing.T, dir string, want int) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for got := routingPeers(dir); got < want; got = routingPeers(dir) {
+		if time.Now().After(deadline) {
+			b, _ := os.ReadFile(filepath.Join(dir, "restarted.log"))
+			t.Fatalf("%s has %d routing-table peers 30 s after its restart, want %d; log:\n%s", dir, got, want, b)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	var peers []struct {
+		InRoutingTable bool `json:"in_routing_table"`
+	}
+	if err := procOK(t, proc(t, dir, "peers", "--json")).decode(&peers); err != nil {
+		t.Fatal(err)
+	}
+	got := 0
+	for _, p := range peers {
+		if p.InRoutingTable {
+			got++
+		}
+	}
+	if got < want {
+		t.Fatalf("cairn peers --json of %s: %d in the routing table, want %d", dir, got, want)
+	}
+}
+
+// addressesOf is what the daemon at dir says it listens on, sorted.
+func addressesOf(t *testing.T, dir string) []string {
+	t.Helper()
+	c, err := api.NewClientFromRepo(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	id, err := c.ID(ctx)
+	if err != nil || len(id.Addresses) == 0 {
+		t.Fatalf("id of %s: %v %v", dir, id, err)
+	}
+	return slices.Sorted(slices.Values(id.Addresses))
+}
+
+func TestDevnetHoldersRestartAndRejoin(t *testing.T) {
+	const nodes = 6
+	d := startDevnet(t, nodes, "--k", "2", "--n", "4", "--fast")
+	ids := map[string]int{}
+	for i := 1; i <= nodes; i++ {
+		r, err := repo.Open(d.repo(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// What a plain "cairn daemon --repo" needs is in the config: fixed addresses, a bootstrap peer.
+		if listenPort(r.Config.Network.Listen, i) == 0 {
+			t.Fatalf("node-%d listens on %v, want a fixed port", i, r.Config.Network.Listen)
+		}
+		if b := r.Config.Network.Bootstrap; len(b) != 1 || !strings.Contains(b[0], "/p2p/") {
+			t.Fatalf("node-%d bootstrap %v", i, b)
+		}
+		id, err := r.PeerID()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[id.String()] = i
+	}
+
+	file, data := writeRandom(t, 1<<20+777, 21)
+	lines := strings.Split(strings.TrimSpace(procOK(t, proc(t, d.repo(1), "put", "-q", file)).stdout), "\n")
+	capStr := lines[len(lines)-1]
+	var st struct {
+		Segments []struct {
+			Shards []struct {
+				Holder string `json:"holder"`
+			} `json:"shards"`
+		} `json:"segments"`
+	}
+	if err := procOK(t, proc(t, d.repo(2), "stat", "--json", capStr)).decode(&st); err != nil {
+		t.Fatal(err)
+	}
+	held := map[int]bool{}
+	for _, seg := range st.Segments {
+		for _, sh := range seg.Shards {
+			i, ok := ids[sh.Holder]
+			if !ok {
+				t.Fatalf("holder %s is not a devnet node", sh.Holder)
+			}
+			held[i] = true
+		}
+	}
+	getter := 0
+	for i := nodes; i >= 1 && getter == 0; i-- {
+		if !held[i] {
+			getter = i
+		}
+	}
+	if len(held) < 2 || getter == 0 {
+		t.Fatalf("holders %v of %d nodes: want several holders and a node holding nothing", held, nodes)
+	}
+
+	// SIGKILL every holder; the devnet only reports the deaths. Then restart each by hand.
+	addrs := map[int][]string{}
+	for i := range held {
+		addrs[i] = addressesOf(t, d.repo(i))
+		d.kill(i)
+	}
+	daemons := newRestarted(t)
+	for i := range held {
+		daemons.start(d.repo(i))
+	}
+	for i := range held {
+		waitRejoined(t, d.repo(i), nodes-1)
+		if got := addressesOf(t, d.repo(i)); !slices.Equal(got, addrs[i]) {
+			t.Fatalf("node-%d came back on %v, was on %v", i, got, addrs[i])
+		}
+	}
+	getAndCompare(t, d.repo(getter), capStr, data)
+	t.Logf("restarted holders %v; node-%d, which held nothing, got the file", slices.Sorted(maps.Keys(held)), getter)
+}
