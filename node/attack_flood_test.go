@@ -5,6 +5,7 @@ import (
 	"context"
 	"runtime"
 	"runtime/metrics"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -165,4 +166,50 @@ func TestSybilsShareAnAddressesConnections(t *testing.T) {
 		t.Fatalf("%d of 12 identities on one address connected, want 1 to 8", connected)
 	}
 	t.Logf("%d of 12 identities on one address connected", connected)
+}
+
+// A shard put that stalls after its go-ahead must not freeze anything beyond its own CID: here
+// a manifest delete for the same CID waits behind it, and an honest put, for which the victim
+// is a steward (five nodes, five manifest replicas), must still finish well within the 30 s the
+// stalled body is allowed.
+func TestStalledPutFreezesNothingElse(t *testing.T) {
+	net := testnet.Start(t, 5, nil)
+	victim := net.Nodes[1].Host()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	a := testnet.NewAdversary(t, "127.0.202.1")
+	if err := a.Connect(ctx, peer.AddrInfo{ID: victim.ID(), Addrs: victim.Addrs()}); err != nil {
+		t.Fatal(err)
+	}
+	x := codec.ShardCID([]byte("stalled"))
+	put, err := a.Stream(ctx, victim.ID(), transfer.ProtoShardPut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer put.Reset()
+	var st wire.Status
+	if err := wire.Write(put, transfer.ShardPutReq{CID: x.String(), Size: 1 << 20, DeleteHash: strings.Repeat("ab", 32)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := wire.Read(put, &st); err != nil || !st.OK {
+		t.Fatalf("go-ahead: %+v %v", st, err)
+	}
+	// The body stalls; a delete of the same CID as a manifest queues behind it.
+	del, err := a.Stream(ctx, victim.ID(), transfer.ProtoManifestDel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer del.Reset()
+	if err := wire.Write(del, transfer.DeleteReq{CID: x.String(), Token: strings.Repeat("cd", 32)}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+
+	start := time.Now()
+	data := randomBytes(1<<20+1, 31)
+	pctx, pcancel := context.WithTimeout(ctx, 10*time.Second)
+	defer pcancel()
+	if _, err := net.Nodes[0].Put(pctx, bytes.NewReader(data), int64(len(data)), api.PutOptions{K: 2, N: 4}); err != nil {
+		t.Fatalf("honest put while one CID is stalled on a steward: %v after %v", err, time.Since(start))
+	}
 }

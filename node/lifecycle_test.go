@@ -4,14 +4,17 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/cairn-storage/cairn/node/api"
 	"github.com/cairn-storage/cairn/node/codec"
 	"github.com/cairn-storage/cairn/node/config"
+	"github.com/cairn-storage/cairn/node/manifest"
 	"github.com/cairn-storage/cairn/node/testnet"
 	"github.com/cairn-storage/cairn/node/transfer"
+	"github.com/ipfs/go-cid"
 )
 
 // waitFor polls cond until it holds or d passes.
@@ -112,4 +115,79 @@ func TestOrphanedShardsAreCollected(t *testing.T) {
 		t.Fatalf("get after several leases: %v", err)
 	}
 
+}
+
+// rm with a holder down does not report success; the stewards take the removal over, serve the
+// file to nobody, and finish the delete once the holder is back.
+func TestRemoveFinishesWhenHolderReturns(t *testing.T) {
+	net := testnet.Start(t, 6, func(i int, c *config.Config) {
+		testnet.FixedPorts(t)(i, c)
+		c.Put.ManifestReplicas = 3
+	})
+	ctx := ctxT(t)
+	data := randomBytes(2<<20+17, 31)
+	res, err := net.Nodes[0].Put(ctx, bytes.NewReader(data), int64(len(data)), api.PutOptions{K: 2, N: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, holders := holdersOf(t, net.Nodes[0], res.Cap)
+	steward := map[string]bool{}
+	for _, s := range st.Stewards {
+		steward[s] = true
+	}
+	// A holder other than the uploader, preferably not a steward (a steward down during rm keeps
+	// its manifest copy; see README's limits).
+	down := -1
+	for i, n := range net.Nodes[1:] {
+		id := n.Host().ID().String()
+		if slices.Contains(holders, id) && (down < 0 || !steward[id]) {
+			down = i + 1
+		}
+	}
+	if down < 0 {
+		t.Fatal("no holder besides the uploader")
+	}
+	downID := net.Nodes[down].Host().ID().String()
+	var itsShards []cid.Cid
+	for _, seg := range st.Segments {
+		for _, sh := range seg.Shards {
+			if sh.Holder == downID {
+				c, _ := cid.Decode(sh.CID)
+				itsShards = append(itsShards, c)
+			}
+		}
+	}
+	net.Stop(t, down)
+
+	rmNode := net.Nodes[(down+1)%len(net.Nodes)]
+	rm, err := rmNode.Remove(ctx, res.Cap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rm.Complete || rm.Pending != len(itsShards) || rm.Tombstones == 0 {
+		t.Fatalf("rm with a holder down: %+v, want incomplete with %d pending and a tombstone", rm, len(itsShards))
+	}
+	getter := net.Nodes[(down+2)%len(net.Nodes)]
+	if err := getter.Get(ctx, res.Cap, io.Discard, nil); apiCode(err) != api.CodeNotFound {
+		t.Fatalf("get after rm: %v, want not found", err)
+	}
+
+	back := net.StartAgain(t, down)
+	waitFor(t, 60*time.Second, "the returning holder's shards to be deleted", func() bool {
+		for _, c := range itsShards {
+			if back.Store().Has(c) {
+				return false
+			}
+		}
+		return true
+	})
+	cp, _ := manifest.ParseCapability(res.Cap)
+	waitFor(t, 20*time.Second, "the stewards to drop the manifest", func() bool {
+		for i, n := range net.Nodes {
+			if i != down && n.Store().Has(cp.Manifest) {
+				return false
+			}
+		}
+		return true
+	})
 }

@@ -214,4 +214,148 @@ func TestDevnetHoldersRestartAndRejoin(t *testing.T) {
 	}
 	getAndCompare(t, d.repo(getter), capStr, data)
 	t.Logf("restarted holders %v; node-%d, which held nothing, got the file", slices.Sorted(maps.Keys(held)), getter)
+
+	removeWithHolderDown(t, d, nodes, ids, daemons)
+	killedPutIsCollected(t, d, nodes, daemons)
+}
+
+// usedOf is the bytes the daemon at dir stores (-1: no answer).
+func usedOf(dir string) int64 {
+	c, err := api.NewClientFromRepo(dir)
+	if err != nil {
+		return -1
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	id, err := c.ID(ctx)
+	if err != nil {
+		return -1
+	}
+	return id.Used
+}
+
+func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", d, what)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// removeWithHolderDown: rm while a holder is SIGKILLed reports the removal pending, the file is
+// gone for readers at once, and the holder's shards are deleted once it is restarted.
+func removeWithHolderDown(t *testing.T, d *devnetProc, nodes int, ids map[string]int, daemons *restarted) {
+	file, _ := writeRandom(t, 1<<20+555, 22)
+	lines := strings.Split(strings.TrimSpace(procOK(t, proc(t, d.repo(1), "put", "-q", file)).stdout), "\n")
+	capStr := lines[len(lines)-1]
+	var st struct {
+		Stewards []string `json:"stewards"`
+		Segments []struct {
+			Shards []struct {
+				Holder string `json:"holder"`
+			} `json:"shards"`
+		} `json:"segments"`
+	}
+	if err := procOK(t, proc(t, d.repo(2), "stat", "--json", capStr)).decode(&st); err != nil {
+		t.Fatal(err)
+	}
+	steward := map[int]bool{}
+	for _, s := range st.Stewards {
+		steward[ids[s]] = true
+	}
+	down := 0
+	for _, seg := range st.Segments {
+		for _, sh := range seg.Shards {
+			if i := ids[sh.Holder]; i != 1 && (down == 0 || !steward[i]) {
+				down = i
+			}
+		}
+	}
+	if down == 0 {
+		t.Fatal("no holder besides the uploader")
+	}
+	// What the holder stores without this file: its shards and, if it stewards it, the manifest.
+	var before int64 = -1
+	if !steward[down] {
+		before = usedOf(d.repo(down)) - int64(countHeld(st.Segments, down, ids))
+	}
+	d.kill(down)
+	other := 1
+	for other == down {
+		other++
+	}
+	out := procOK(t, proc(t, d.repo(other), "rm", capStr)).stdout
+	if !strings.Contains(out, "removal pending") {
+		t.Fatalf("rm with holder node-%d down printed %q, want a pending removal", down, out)
+	}
+	procFail(t, proc(t, d.repo(other), "get", capStr, "-o", filepath.Join(t.TempDir(), "x")), "not found")
+	daemons.start(d.repo(down))
+	waitRejoined(t, d.repo(down), nodes-1)
+	if before >= 0 {
+		waitUntil(t, 40*time.Second, "the returning holder to delete its shards", func() bool {
+			return usedOf(d.repo(down)) <= before
+		})
+	}
+	t.Logf("rm finished on node-%d after its restart", down)
+}
+
+// countHeld is a lower bound on the bytes of the file's shards that node i holds (one byte per
+// shard: the check is that usage falls, and shard sizes vary per segment).
+func countHeld(segs []struct {
+	Shards []struct {
+		Holder string `json:"holder"`
+	} `json:"shards"`
+}, i int, ids map[string]int) int {
+	n := 0
+	for _, seg := range segs {
+		for _, sh := range seg.Shards {
+			if ids[sh.Holder] == i {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// killedPutIsCollected: a put whose daemon is SIGKILLed mid-way leaves shards on other nodes,
+// which they collect once the orphan lease (10 s under --fast) runs out.
+func killedPutIsCollected(t *testing.T, d *devnetProc, nodes int, daemons *restarted) {
+	base := map[int]int64{}
+	var sum func() int64
+	sum = func() int64 {
+		var s int64
+		for i := 2; i <= nodes; i++ {
+			s += usedOf(d.repo(i))
+		}
+		return s
+	}
+	for i := 2; i <= nodes; i++ {
+		base[i] = usedOf(d.repo(i))
+	}
+	total := sum()
+	file, _ := writeRandom(t, 48<<20, 23)
+	self, _ := os.Executable()
+	put := exec.Command(self, "--repo", d.repo(1), "put", "-q", file)
+	put.Env = append(os.Environ(), asCLI+"=1")
+	if err := put.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer put.Wait()
+	defer put.Process.Kill()
+	waitUntil(t, 60*time.Second, "shards of the put to reach other nodes", func() bool { return sum() > total+4<<20 })
+	d.kill(1)
+	t.Logf("killed the uploading daemon with %d bytes of its shards on other nodes", sum()-total)
+	waitUntil(t, 60*time.Second, "the orphaned shards to be collected", func() bool {
+		for i := 2; i <= nodes; i++ {
+			if usedOf(d.repo(i)) > base[i] {
+				return false
+			}
+		}
+		return true
+	})
+	daemons.start(d.repo(1))
+	waitRejoined(t, d.repo(1), nodes-1)
 }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/ipfs/go-cid"
 	bolt "go.etcd.io/bbolt"
-	"lukechampine.com/blake3"
 	"lukechampine.com/blake3/bao"
 )
 
@@ -22,22 +21,17 @@ const tmpPrefix = ".tmp-"
 // changes nothing). ref.Account and ref.Subnet are charged size, against
 // PeerQuota and SubnetQuota, unless the ref was already present.
 //
-// If c is absent, Put streams size bytes from r (never more) into a
-// temporary file while computing the bao outboard; if the bao root differs
-// from c's digest it returns ErrMismatch, and if r ends early it returns an
-// error wrapping io.ErrUnexpectedEOF; in both cases nothing is kept.
-//
-// If c is already stored, Put returns existed=true once the caller has
-// proved it has the blob: it reads exactly size bytes from r and checks
-// their BLAKE3 hash against c's digest, with the same errors as above, before
-// adding the ref. The file is not rewritten. A size differing from the
-// stored one is ErrMismatch without reading.
+// Put always streams size bytes from r (never more) into a temporary file
+// while computing the bao outboard; if the bao root differs from c's digest
+// it returns ErrMismatch, and if r ends early an error wrapping
+// io.ErrUnexpectedEOF; in both cases nothing is kept. So a caller adding a
+// reference to a blob that is already stored proves it has the bytes (the
+// stored file is then left as it is and existed is true).
 //
 // Quotas, Puts in flight and capacity are checked before anything is read.
-// Puts, Deletes and lease changes of one CID are serialised, reading
-// included (a slow reader delays the others on that CID, as long as the
-// caller lets it read); concurrent Puts of an absent CID: one writes the
-// blob, the others then prove possession against it.
+// No lock is held while reading r: a slow or stalled uploader never delays
+// deletes, lease changes or other Puts of the same CID. Only the final
+// commit is serialised per CID.
 func (s *Store) Put(c cid.Cid, size int64, r io.Reader, ref Ref) (existed bool, err error) {
 	digest, err := digestOf(c)
 	if err != nil {
@@ -54,28 +48,59 @@ func (s *Store) Put(c cid.Cid, size int64, r io.Reader, ref Ref) (existed bool, 
 	}
 	ref = ref.clone()
 	key := c.Bytes()
-	defer s.locks.lock(string(key))()
 	e, found, err := s.lookup(key)
+	switch {
+	case err != nil:
+		return false, err
+	case found && e.size != size:
+		return false, fmt.Errorf("%w: stored size %d, claimed %d", ErrMismatch, e.size, size)
+	case found && e.refIndex(ref.DeleteHash) < 0 && len(e.refs) >= maxRefs:
+		return false, fmt.Errorf("%w: %s already has %d references", ErrFull, c, len(e.refs))
+	}
+	h := hold{bytes: size, charge: size, account: ref.Account, subnet: ref.Subnet}
+	if found {
+		h.bytes = 0 // a proof of possession needs no new space, unless the blob goes meanwhile
+		if e.refIndex(ref.DeleteHash) >= 0 {
+			h.charge = 0 // nor new quota: the ref is already there
+		}
+	}
+	if err := s.reserve(h); err != nil {
+		return false, err
+	}
+	kept, added := false, false
+	defer func() { s.settle(h, kept, added) }()
+
+	tmp, outboard, err := s.writeTemp(digest, size, r)
+	if err != nil {
+		return false, err
+	}
+	defer os.Remove(tmp) // a no-op once renamed into place
+
+	defer s.locks.lock(string(key))()
+	e, found, err = s.lookup(key)
 	if err != nil {
 		return false, err
 	}
 	if found {
-		if err := s.addRef(c, digest, key, e, size, r, ref); err != nil {
+		added, err = s.addRef(c, key, e, size, ref)
+		if added && h.charge == 0 {
+			// The ref was present when we looked and gone when we committed: charge it now.
+			s.mu.Lock()
+			s.chargeLocked(Ref{Account: ref.Account, Subnet: ref.Subnet}, size)
+			s.mu.Unlock()
+		}
+		return err == nil, err
+	}
+	if h.bytes == 0 {
+		// The blob was deleted while we read: these bytes become the stored copy, if they fit.
+		space := hold{bytes: size}
+		if err := s.reserve(space); err != nil {
 			return false, err
 		}
-		return true, nil
+		defer func() { s.settle(space, kept, false) }() // kept: the bytes became stored
 	}
-
-	h := hold{bytes: size, charge: size, account: ref.Account, subnet: ref.Subnet}
-	if err := s.reserve(h); err != nil {
-		return false, err
-	}
-	kept := false
-	defer func() { s.settle(h, kept, kept) }()
-
 	path := s.blobPath(c, digest)
-	outboard, err := s.writeBlob(path, digest, size, r)
-	if err != nil {
+	if err := s.install(tmp, path, digest); err != nil {
 		return false, err
 	}
 	ne := entry{size: size, outboard: outboard, refs: []Ref{ref}}
@@ -85,7 +110,13 @@ func (s *Store) Put(c cid.Cid, size int64, r io.Reader, ref Ref) (existed bool, 
 		os.Remove(path)
 		return false, fmt.Errorf("store: index: %w", err)
 	}
-	kept = true
+	kept, added = true, true // with h.bytes == 0, settling h adds no bytes: the space hold does
+	if h.charge == 0 {
+		// The ref was present when we looked, and its blob gone when we committed: charge it now.
+		s.mu.Lock()
+		s.chargeLocked(Ref{Account: ref.Account, Subnet: ref.Subnet}, size)
+		s.mu.Unlock()
+	}
 	return false, nil
 }
 
@@ -104,34 +135,20 @@ func (s *Store) lookup(key []byte) (e entry, found bool, err error) {
 	return e, found, err
 }
 
-// addRef adds ref to the stored blob c (entry e) once r has yielded size
-// bytes hashing to digest. The caller holds c's key lock.
-func (s *Store) addRef(c cid.Cid, digest [32]byte, key []byte, e entry, size int64, r io.Reader, ref Ref) error {
+// addRef adds ref to the stored blob c (entry e), whose bytes the caller
+// has just proved it has. It reports whether a ref was added (false when
+// that delete hash was already present). The caller holds c's key lock.
+func (s *Store) addRef(c cid.Cid, key []byte, e entry, size int64, ref Ref) (added bool, err error) {
 	if e.size != size {
-		return fmt.Errorf("%w: stored size %d, claimed %d", ErrMismatch, e.size, size)
+		return false, fmt.Errorf("%w: stored size %d, claimed %d", ErrMismatch, e.size, size)
 	}
-	// A ref already present costs no quota, only a Put in flight.
-	h := hold{account: ref.Account, subnet: ref.Subnet}
-	present := e.refIndex(ref.DeleteHash) >= 0
-	if !present {
-		if len(e.refs) >= maxRefs {
-			return fmt.Errorf("%w: %s already has %d references", ErrFull, c, len(e.refs))
-		}
-		h.charge = size
+	if e.refIndex(ref.DeleteHash) >= 0 {
+		return false, nil
 	}
-	if err := s.reserve(h); err != nil {
-		return err
+	if len(e.refs) >= maxRefs {
+		return false, fmt.Errorf("%w: %s already has %d references", ErrFull, c, len(e.refs))
 	}
-	added := false
-	defer func() { s.settle(h, false, added) }()
-
-	if err := possess(digest, size, r); err != nil {
-		return err
-	}
-	if present {
-		return nil
-	}
-	err := s.commit(func(tx *bolt.Tx) error {
+	err = s.commit(func(tx *bolt.Tx) error {
 		added = false // Batch may rerun fn
 		v := tx.Bucket(blobsBucket).Get(key)
 		if v == nil {
@@ -149,36 +166,21 @@ func (s *Store) addRef(c cid.Cid, digest [32]byte, key []byte, e entry, size int
 	if err != nil {
 		added = false
 	}
-	return err
+	return added, err
 }
 
-// possess reads exactly size bytes of r and checks that they hash to digest
-// (a blob's bao root is its plain BLAKE3 hash).
-func possess(digest [32]byte, size int64, r io.Reader) error {
-	hs := blake3.New(32, nil)
-	if _, err := io.CopyN(hs, r, size); err != nil {
-		if errors.Is(err, io.EOF) {
-			err = io.ErrUnexpectedEOF
-		}
-		return fmt.Errorf("store: reading blob: %w", err)
-	}
-	if [32]byte(hs.Sum(nil)) != digest {
-		return ErrMismatch
-	}
-	return nil
-}
-
-// writeBlob streams size bytes of r into a temp file beside path, verifies
-// them against digest, makes them durable and renames them to path. It
-// returns the bao outboard. On error no file is left behind.
-func (s *Store) writeBlob(path string, digest [32]byte, size int64, r io.Reader) (outboard []byte, err error) {
+// writeTemp streams size bytes of r into a durable temp file in the blob's
+// fan-out directory while computing the bao outboard, and checks the root
+// against digest. It returns the temp file's path and the outboard; on error
+// no file is left behind.
+func (s *Store) writeTemp(digest [32]byte, size int64, r io.Reader) (path string, outboard []byte, err error) {
 	dir, err := s.fanoutDir(digest[0])
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	f, err := os.CreateTemp(dir, tmpPrefix+"*")
 	if err != nil {
-		return nil, fmt.Errorf("store: %w", err)
+		return "", nil, fmt.Errorf("store: %w", err)
 	}
 	tmp := f.Name()
 	defer func() {
@@ -197,31 +199,40 @@ func (s *Store) writeBlob(path string, digest [32]byte, size int64, r io.Reader)
 		if errors.Is(err, io.EOF) {
 			err = io.ErrUnexpectedEOF
 		}
-		return nil, fmt.Errorf("store: reading blob: %w", err)
+		return "", nil, fmt.Errorf("store: reading blob: %w", err)
 	}
 	if root != digest {
-		return nil, ErrMismatch
+		return "", nil, ErrMismatch
 	}
 	if err = w.Flush(); err != nil {
-		return nil, fmt.Errorf("store: %w", err)
+		return "", nil, fmt.Errorf("store: %w", err)
 	}
 	if !s.opt.NoSync {
 		if err = f.Sync(); err != nil {
-			return nil, fmt.Errorf("store: %w", err)
+			return "", nil, fmt.Errorf("store: %w", err)
 		}
 	}
 	if err = f.Close(); err != nil {
-		return nil, fmt.Errorf("store: %w", err)
+		return "", nil, fmt.Errorf("store: %w", err)
 	}
-	if err = os.Rename(tmp, path); err != nil {
-		return nil, fmt.Errorf("store: %w", err)
+	return tmp, ob.buf, nil
+}
+
+// install renames a verified temp file to path and makes the rename durable
+// before the index entry that trusts it is written.
+func (s *Store) install(tmp, path string, digest [32]byte) error {
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("store: %w", err)
 	}
-	// The rename must be durable before the index entry that trusts it.
 	if !s.opt.NoSync {
-		if err = syncDir(dir); err != nil {
+		dir, err := s.fanoutDir(digest[0])
+		if err != nil {
+			return err
+		}
+		if err := syncDir(dir); err != nil {
 			os.Remove(path)
-			return nil, err
+			return err
 		}
 	}
-	return ob.buf, nil
+	return nil
 }

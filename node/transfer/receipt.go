@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/cairn-storage/cairn/node/codec"
@@ -103,8 +102,9 @@ func (r *Receipts) serve(st network.Stream) error {
 	if err := wire.Write(st, Status{OK: true}); err != nil {
 		return err
 	}
-	buf := make([]byte, size)
-	if _, err := io.ReadFull(st, buf); err != nil {
+	_ = st.SetWriteDeadline(time.Now().Add(bodyTimeout(int64(size)) + headerTimeout))
+	buf, err := readExactly(paced(st, int64(size)), size)
+	if err != nil {
 		return err
 	}
 	items, err := decodeReceiptItems(buf)

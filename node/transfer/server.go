@@ -312,7 +312,11 @@ func (s *Server) handleInfo(st network.Stream) error {
 	if err := wire.Read(st, &req); err != nil {
 		return err
 	}
-	return wire.Write(st, Info{Status: Status{OK: true}, Free: s.st.Free(), Capacity: s.st.Capacity(), Used: s.st.Used(), Agent: s.agent})
+	// Free is what this asker may still store here (its quotas included), so its placement skips a
+	// node where it has used up its share instead of being refused shard by shard.
+	from := origin(st)
+	return wire.Write(st, Info{Status: Status{OK: true}, Free: s.st.FreeFor(from.Account, from.Subnet),
+		Capacity: s.st.Capacity(), Used: s.st.Used(), Agent: s.agent})
 }
 
 // readChunk is the first allocation of readExactly and the least it grows by.

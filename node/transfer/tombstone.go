@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
@@ -238,8 +237,9 @@ func (t *TombstoneServer) serve(st network.Stream) error {
 	if err := wire.Write(st, Status{OK: true}); err != nil {
 		return err
 	}
-	body := make([]byte, req.Len)
-	if _, err := io.ReadFull(st, body); err != nil {
+	_ = st.SetWriteDeadline(time.Now().Add(bodyTimeout(int64(req.Len)) + headerTimeout))
+	body, err := readExactly(paced(st, int64(req.Len)), req.Len)
+	if err != nil {
 		return err
 	}
 	token, pending, err := decodeTombstone(body)
