@@ -54,7 +54,9 @@ func TestFloodEveryProtocol(t *testing.T) {
 
 	runtime.GC()
 	base := heapBytes()
-	fctx, stop := context.WithTimeout(ctx, 10*time.Second)
+	// The flood runs until the honest put and get are done (60 s at most): under -race on shared
+	// cores they may take a while, and they must run entirely under the flood.
+	fctx, stop := context.WithTimeout(ctx, 60*time.Second)
 	defer stop()
 	var peak uint64
 	sampled := make(chan struct{})
@@ -91,6 +93,8 @@ func TestFloodEveryProtocol(t *testing.T) {
 	if fctx.Err() != nil {
 		t.Fatal("the honest put and get outlasted the flood; lengthen it")
 	}
+	time.Sleep(time.Second) // one more second of flood after the honest work, for the peak
+	stop()
 	wg.Wait()
 	<-sampled
 

@@ -118,7 +118,9 @@ func TestCapacityConcurrent(t *testing.T) {
 
 func TestConcurrentSameCID(t *testing.T) {
 	dir := t.TempDir()
-	s := openTest(t, dir, Options{NoSync: true, Capacity: 1 << 20})
+	// Concurrent Puts of one CID read their bodies in parallel, each holding its own reservation
+	// (none waits on another's uploader), so capacity must fit them all while they run.
+	s := openTest(t, dir, Options{NoSync: true, Capacity: 3 << 20})
 	data := randBytes(1, 300_000)
 	c := cidOf(t, data)
 	const n = 8
