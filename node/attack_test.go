@@ -361,6 +361,10 @@ func TestDeleteReferenceNeedsTheBytes(t *testing.T) {
 	if targets == 0 {
 		t.Fatal("no remote holder to attack")
 	}
+	var out bytes.Buffer
+	if err := net.Nodes[4].Get(ctx, res.Cap, &out, nil); err != nil || !bytes.Equal(out.Bytes(), data) {
+		t.Fatalf("get after the attack: %v", err)
+	}
 	rm, err := net.Nodes[2].Remove(ctx, res.Cap)
 	if err != nil || !rm.Complete {
 		t.Fatalf("rm: %+v %v", rm, err)

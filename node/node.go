@@ -142,10 +142,16 @@ func New(ctx context.Context, r *repo.Repo, opt Options) (_ *Node, err error) {
 	n.startTombstones()
 
 	iv := cfg.Intervals
-	n.wg.Add(3)
+	n.wg.Add(2)
 	go func() { defer n.wg.Done(); n.stayJoined(iv.Reconnect.D()) }()
-	go func() { defer n.wg.Done(); n.savePeersLoop(iv.PeerSave.D()) }()
 	go func() { defer n.wg.Done(); n.reprovideLoop(iv.Reprovide.D()) }()
+	// peers.json every peer_save (and on Close), so a node killed without a clean stop still
+	// rejoins through recent peers.
+	n.runChore("save peers", iv.PeerSave.D(), func(context.Context) {
+		if err := n.savePeers(); err != nil {
+			n.log.Warn("save known peers", "err", err)
+		}
+	})
 	return n, nil
 }
 

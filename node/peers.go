@@ -176,20 +176,3 @@ func (n *Node) savePeers() error {
 	}
 	return n.repo.WritePeers(b)
 }
-
-// savePeersLoop writes peers.json every interval until the node closes (Close writes it once
-// more), so a node killed without a clean stop still rejoins through recent peers.
-func (n *Node) savePeersLoop(every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-n.ctx.Done():
-			return
-		case <-t.C:
-			if err := n.savePeers(); err != nil {
-				n.log.Warn("save known peers", "err", err)
-			}
-		}
-	}
-}

@@ -14,6 +14,7 @@ import (
 	"github.com/cairn-storage/cairn/node/api"
 	"github.com/cairn-storage/cairn/node/codec"
 	"github.com/cairn-storage/cairn/node/manifest"
+	"github.com/cairn-storage/cairn/node/transfer"
 	"github.com/cairn-storage/cairn/reputation"
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -35,7 +36,17 @@ const shardAttempts = 3
 type storedShard struct {
 	holder peer.ID
 	cid    cid.Cid
+	// uncertain: the send was cancelled, so the holder may still be committing the shard when
+	// the rollback asks; "not found" is then retried for a moment.
+	uncertain bool
 }
+
+// uncertainRetries and uncertainDelay bound how long a rollback waits for a cancelled send that
+// the holder may still be committing.
+const (
+	uncertainRetries = 4
+	uncertainDelay   = 250 * time.Millisecond
+)
 
 // putJob is the state of one put while it runs.
 type putJob struct {
@@ -52,10 +63,12 @@ type putJob struct {
 	published bool           // the caller got the capability: never roll back
 	aborted   bool           // cancelled before publishing: everything placed is taken back
 	inflight  sync.WaitGroup // shard sends running; abort waits for them before taking back
-	failed    map[peer.ID]bool
-	stored    []storedShard
-	holders   [][]peer.ID
-	segs      []manifest.Segment
+
+	rollbackMu sync.Mutex
+	failed     map[peer.ID]bool
+	stored     []storedShard
+	holders    [][]peer.ID
+	segs       []manifest.Segment
 }
 
 // Put encrypts, erasure-codes and spreads a file over the network, then publishes its manifest
@@ -227,10 +240,14 @@ func (j *putJob) sendShard(seg *codec.Segment, i int, holders []peer.ID, used ma
 		ctx, cancel := context.WithTimeout(j.ctx, j.timeout)
 		err := j.n.xfer.PutShard(ctx, holders[i], c, seg.Shards[i], dh)
 		cancel()
-		if err == nil {
+		if err == nil || j.ctx.Err() != nil {
+			// Cancelled mid-send, the holder may still have received every byte and kept the
+			// shard: a rollback must try to take it back too (a "not found" costs nothing).
 			j.mu.Lock()
-			j.stored = append(j.stored, storedShard{holder: holders[i], cid: c})
+			j.stored = append(j.stored, storedShard{holder: holders[i], cid: c, uncertain: err != nil})
 			j.mu.Unlock()
+		}
+		if err == nil {
 			return nil
 		}
 		last = fmt.Errorf("store shard %d of segment %d on %s: %w", i, seg.Index, holders[i].ShortString(), err)
@@ -271,6 +288,10 @@ func (j *putJob) excluded() []reputation.NodeID {
 // and not cut short by the put's own cancellation or a node shutdown (Close waits for it): what
 // it cannot reach stays unconfirmed on its holder, which collects it after the orphan lease.
 func (j *putJob) rollback() {
+	// One rollback at a time: an abort's rollback must not report done (and let Close shut the
+	// host) while the put's own rollback is still deleting.
+	j.rollbackMu.Lock()
+	defer j.rollbackMu.Unlock()
 	j.mu.Lock()
 	stored := j.stored
 	j.stored = nil // taken: a second rollback handles only what was placed since
@@ -288,10 +309,18 @@ func (j *putJob) rollback() {
 		wg.Go(func() {
 			defer func() { <-sem }()
 			var err error
-			if s.cid.Type() == cid.Raw {
-				err = j.n.xfer.DeleteShard(ctx, s.holder, s.cid, codec.DeleteToken(j.kdel, s.cid))
-			} else {
+			if s.cid.Type() != cid.Raw {
 				err = j.n.xfer.DeleteManifest(ctx, s.holder, s.cid, mtok)
+			} else {
+				tok := codec.DeleteToken(j.kdel, s.cid)
+				err = j.n.xfer.DeleteShard(ctx, s.holder, s.cid, tok)
+				for try := 0; s.uncertain && transfer.IsNotFound(err) && try < uncertainRetries; try++ {
+					time.Sleep(uncertainDelay)
+					err = j.n.xfer.DeleteShard(ctx, s.holder, s.cid, tok)
+				}
+				if s.uncertain && transfer.IsNotFound(err) {
+					err = nil // it never arrived
+				}
 			}
 			if err != nil {
 				j.n.log.Info("rollback: could not take back", "cid", s.cid, "holder", s.holder, "err", err)

@@ -254,7 +254,8 @@ func removeWithHolderDown(t *testing.T, d *devnetProc, nodes int, ids map[string
 	var st struct {
 		Stewards []string `json:"stewards"`
 		Segments []struct {
-			Shards []struct {
+			ShardSize int64 `json:"shard_size"`
+			Shards    []struct {
 				Holder string `json:"holder"`
 			} `json:"shards"`
 		} `json:"segments"`
@@ -277,11 +278,16 @@ func removeWithHolderDown(t *testing.T, d *devnetProc, nodes int, ids map[string
 	if down == 0 {
 		t.Fatal("no holder besides the uploader")
 	}
-	// What the holder stores without this file: its shards and, if it stewards it, the manifest.
-	var before int64 = -1
-	if !steward[down] {
-		before = usedOf(d.repo(down)) - int64(countHeld(st.Segments, down, ids))
+	// What the holder stores without this file's shards (a steward keeps its manifest copy).
+	var held int64
+	for _, seg := range st.Segments {
+		for _, sh := range seg.Shards {
+			if ids[sh.Holder] == down {
+				held += seg.ShardSize
+			}
+		}
 	}
+	before := usedOf(d.repo(down)) - held
 	d.kill(down)
 	other := 1
 	for other == down {
@@ -294,30 +300,11 @@ func removeWithHolderDown(t *testing.T, d *devnetProc, nodes int, ids map[string
 	procFail(t, proc(t, d.repo(other), "get", capStr, "-o", filepath.Join(t.TempDir(), "x")), "not found")
 	daemons.start(d.repo(down))
 	waitRejoined(t, d.repo(down), nodes-1)
-	if before >= 0 {
-		waitUntil(t, 40*time.Second, "the returning holder to delete its shards", func() bool {
-			return usedOf(d.repo(down)) <= before
-		})
-	}
-	t.Logf("rm finished on node-%d after its restart", down)
-}
-
-// countHeld is a lower bound on the bytes of the file's shards that node i holds (one byte per
-// shard: the check is that usage falls, and shard sizes vary per segment).
-func countHeld(segs []struct {
-	Shards []struct {
-		Holder string `json:"holder"`
-	} `json:"shards"`
-}, i int, ids map[string]int) int {
-	n := 0
-	for _, seg := range segs {
-		for _, sh := range seg.Shards {
-			if ids[sh.Holder] == i {
-				n++
-			}
-		}
-	}
-	return n
+	waitUntil(t, 40*time.Second, "the returning holder to delete its shards", func() bool {
+		u := usedOf(d.repo(down))
+		return u >= 0 && u <= before
+	})
+	t.Logf("rm finished on node-%d (steward: %v) after its restart: %d bytes of shards deleted", down, steward[down], held)
 }
 
 // killedPutIsCollected: a put whose daemon is SIGKILLed mid-way leaves shards on other nodes,

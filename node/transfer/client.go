@@ -92,26 +92,8 @@ func (c *Client) PutShard(ctx context.Context, p peer.ID, id cid.Cid, data []byt
 	if err != nil {
 		return err
 	}
-	return finish(s, func() error {
-		if err := wire.Write(s, ShardPutReq{CID: id.String(), Size: int64(len(data)), DeleteHash: hex.EncodeToString(deleteHash[:])}); err != nil {
-			return err
-		}
-		var ok Status
-		if err := wire.Read(s, &ok); err != nil {
-			return err
-		}
-		if err := ok.Err(); err != nil {
-			return err
-		}
-		if _, err := s.Write(data); err != nil {
-			return err
-		}
-		var res ShardPutResp
-		if err := wire.Read(s, &res); err != nil {
-			return err
-		}
-		return res.Err()
-	}())
+	var res ShardPutResp
+	return finish(s, offer(s, ShardPutReq{CID: id.String(), Size: int64(len(data)), DeleteHash: hex.EncodeToString(deleteHash[:])}, &res, data))
 }
 
 // GetShard fetches id (size bytes) from p into dst[:0], verifying every 16 KiB group against
@@ -284,29 +266,8 @@ func (c *Client) PutManifest(ctx context.Context, p peer.ID, id cid.Cid, body, l
 	if err != nil {
 		return err
 	}
-	return finish(s, func() error {
-		if err := wire.Write(s, ManifestPutReq{CID: id.String(), Size: len(body), LocationsLen: len(loc)}); err != nil {
-			return err
-		}
-		var ok Status
-		if err := wire.Read(s, &ok); err != nil {
-			return err
-		}
-		if err := ok.Err(); err != nil {
-			return err
-		}
-		if _, err := s.Write(body); err != nil {
-			return err
-		}
-		if _, err := s.Write(loc); err != nil {
-			return err
-		}
-		var res Status
-		if err := wire.Read(s, &res); err != nil {
-			return err
-		}
-		return res.Err()
-	}())
+	var res Status
+	return finish(s, offer(s, ManifestPutReq{CID: id.String(), Size: len(body), LocationsLen: len(loc)}, &res, body, loc))
 }
 
 // GetManifest fetches manifest id and its locations record from p. The caller verifies both.

@@ -65,21 +65,12 @@ type Receipts struct {
 // is kept before the garbage collector checks whether its manifest was published.
 func NewReceipts(h host.Host, st *store.Store, priv crypto.PrivKey, lease time.Duration, b *Budget) *Receipts {
 	r := &Receipts{h: h, st: st, priv: priv, lease: lease, budget: b, now: time.Now}
-	h.SetStreamHandler(ProtoShardReceipt, r.handle)
+	h.SetStreamHandler(ProtoShardReceipt, handler(ProtoShardReceipt, nil, r.serve))
 	return r
 }
 
 // Close stops answering.
 func (r *Receipts) Close() { r.h.RemoveStreamHandler(ProtoShardReceipt) }
-
-func (r *Receipts) handle(st network.Stream) {
-	_ = st.SetDeadline(time.Now().Add(headerTimeout))
-	if err := r.serve(st); err != nil {
-		_ = st.Reset()
-		return
-	}
-	_ = st.Close()
-}
 
 func (r *Receipts) serve(st network.Stream) error {
 	var req receiptReq
@@ -230,25 +221,7 @@ func (c *Client) RequestReceipt(ctx context.Context, p peer.ID, mc cid.Cid, item
 		return nil, err
 	}
 	var resp receiptResp
-	err = func() error {
-		if err := wire.Write(s, receiptReq{Manifest: mc.String(), Count: len(items), Confirm: confirm}); err != nil {
-			return err
-		}
-		var ok receiptResp
-		if err := wire.Read(s, &ok); err != nil {
-			return err
-		}
-		if err := ok.Err(); err != nil {
-			return err
-		}
-		if _, err := s.Write(body); err != nil {
-			return err
-		}
-		if err := wire.Read(s, &resp); err != nil {
-			return err
-		}
-		return resp.Err()
-	}()
+	err = offer(s, receiptReq{Manifest: mc.String(), Count: len(items), Confirm: confirm}, &resp, body)
 	if err = finish(s, err); err != nil || confirm {
 		return nil, err
 	}

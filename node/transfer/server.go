@@ -80,18 +80,9 @@ func (s *Server) Close() {
 	}
 }
 
-// wrap gives every handler the same deadline, logging and clean close; a handler's error is
-// logged at debug level because remote misbehaviour must not flood a node's log.
+// wrap gives every handler the same deadline, logging and clean close (see handler).
 func (s *Server) wrap(id protocol.ID, fn func(network.Stream) error) network.StreamHandler {
-	return func(st network.Stream) {
-		_ = st.SetDeadline(time.Now().Add(headerTimeout))
-		if err := fn(st); err != nil {
-			s.log.Debug("stream handler failed", "protocol", id, "peer", st.Conn().RemotePeer(), "err", err)
-			_ = st.Reset()
-			return
-		}
-		_ = st.Close()
-	}
+	return handler(id, s.log, fn)
 }
 
 func parseCID(s string) (cid.Cid, error) {

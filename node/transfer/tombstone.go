@@ -201,21 +201,12 @@ type TombstoneServer struct {
 // NewTombstoneServer registers the handler on h.
 func NewTombstoneServer(h host.Host, sw *Stewardship, b *Budget) *TombstoneServer {
 	t := &TombstoneServer{h: h, sw: sw, budget: b}
-	h.SetStreamHandler(ProtoManifestTombstone, t.handle)
+	h.SetStreamHandler(ProtoManifestTombstone, handler(ProtoManifestTombstone, nil, t.serve))
 	return t
 }
 
 // Close stops answering.
 func (t *TombstoneServer) Close() { t.h.RemoveStreamHandler(ProtoManifestTombstone) }
-
-func (t *TombstoneServer) handle(st network.Stream) {
-	_ = st.SetDeadline(time.Now().Add(headerTimeout))
-	if err := t.serve(st); err != nil {
-		_ = st.Reset()
-		return
-	}
-	_ = st.Close()
-}
 
 func (t *TombstoneServer) serve(st network.Stream) error {
 	var req tombstoneReq
@@ -262,24 +253,6 @@ func (c *Client) Tombstone(ctx context.Context, p peer.ID, mc cid.Cid, token [32
 	if err != nil {
 		return err
 	}
-	return finish(s, func() error {
-		if err := wire.Write(s, tombstoneReq{CID: mc.String(), Len: len(body)}); err != nil {
-			return err
-		}
-		var ok Status
-		if err := wire.Read(s, &ok); err != nil {
-			return err
-		}
-		if err := ok.Err(); err != nil {
-			return err
-		}
-		if _, err := s.Write(body); err != nil {
-			return err
-		}
-		var res Status
-		if err := wire.Read(s, &res); err != nil {
-			return err
-		}
-		return res.Err()
-	}())
+	var res Status
+	return finish(s, offer(s, tombstoneReq{CID: mc.String(), Len: len(body)}, &res, body))
 }
