@@ -61,37 +61,45 @@ func (n *Node) Remove(ctx context.Context, capStr string) (*api.RemoveResult, er
 	}
 	out.ShardsFailed, out.Pending = len(pending), len(pending)
 
+	// Every steward first takes a tombstone (it stops serving the file and will finish any
+	// pending delete, then drop the other stewards' copies); only when all of them took it are
+	// the manifest copies deleted right away. So a steward that is down now still loses its copy
+	// when it returns, from the others' tombstones.
 	stewards := stewardsOf(res)
 	tok := codec.ManifestDeleteToken(kdel)
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	for _, s := range stewards {
-		wg.Go(func() {
-			sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			defer cancel()
-			var err error
-			if len(pending) == 0 {
-				// Nothing left on any holder: the manifest may go.
-				err = n.xfer.DeleteManifest(sctx, s, cp.Manifest, tok)
-			} else {
-				err = n.xfer.Tombstone(sctx, s, cp.Manifest, tok, pending)
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err == nil && len(pending) == 0:
-				out.ManifestCopies++
-			case err == nil:
-				out.Tombstones++
-			case transfer.IsNotFound(err):
-			default:
-				n.log.Info("rm: steward did not take the removal", "steward", s, "err", err)
-			}
-		})
+	unreached := 0
+	each := func(fn func(ctx context.Context, s peer.ID) error, ok func()) {
+		for _, s := range stewards {
+			wg.Go(func() {
+				sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+				defer cancel()
+				err := fn(sctx, s)
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil:
+					ok()
+				case deleteSettled(err):
+				default:
+					unreached++
+					n.log.Info("rm: steward did not answer", "steward", s, "err", err)
+				}
+			})
+		}
+		wg.Wait()
 	}
-	wg.Wait()
-	if len(pending) > 0 && out.Tombstones == 0 {
-		return nil, coded(api.CodeInternal, "rm: %d shards are on holders that did not answer, and no steward took the removal over; run rm again later", len(pending))
+	each(func(ctx context.Context, s peer.ID) error {
+		return n.xfer.Tombstone(ctx, s, cp.Manifest, tok, pending)
+	}, func() { out.Tombstones++ })
+	if out.Tombstones == 0 {
+		return nil, coded(api.CodeInternal, "rm: no steward took the removal over (%d did not answer); run rm again later", unreached)
+	}
+	if len(pending) == 0 && unreached == 0 {
+		each(func(ctx context.Context, s peer.ID) error {
+			return n.xfer.DeleteManifest(ctx, s, cp.Manifest, tok)
+		}, func() { out.ManifestCopies++ })
 	}
 	out.Complete = len(pending) == 0
 	if err := n.uploads.remove(cp.Manifest.String()); err != nil {

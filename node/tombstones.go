@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/cairn-storage/cairn/node/transfer"
-	"github.com/ipfs/go-cid"
 )
 
 // startTombstones runs the steward side of rm: every delete_retry, retry the deletes of each
@@ -15,13 +14,9 @@ func (n *Node) startTombstones() {
 }
 
 func (n *Node) finishRemovals(ctx context.Context) {
-	type removal struct {
-		c       cid.Cid
-		pending []transfer.PendingDelete
-	}
-	var all []removal
-	if err := n.stewards.Tombstones(func(c cid.Cid, p []transfer.PendingDelete) error {
-		all = append(all, removal{c, p})
+	var all []transfer.Removal
+	if err := n.stewards.Removals(func(r transfer.Removal) error {
+		all = append(all, r)
 		return nil
 	}); err != nil {
 		n.log.Warn("tombstones: list", "err", err)
@@ -31,13 +26,34 @@ func (n *Node) finishRemovals(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		again, deleted := n.deleteShards(ctx, r.pending)
-		if err := n.stewards.FinishTombstone(r.c, again); err != nil {
-			n.log.Warn("tombstones: update", "cid", r.c, "err", err)
+		again, deleted := n.deleteShards(ctx, r.Pending)
+		// With no shard left, the other stewards' copies go (one that was down during rm still
+		// has its copy), and ours last: until then this tombstone keeps the removal alive.
+		done := len(again) == 0 && n.dropStewardCopies(ctx, r)
+		if err := n.stewards.FinishTombstone(r.Manifest, again, done); err != nil {
+			n.log.Warn("tombstones: update", "cid", r.Manifest, "err", err)
 			continue
 		}
-		if len(again) == 0 {
-			n.log.Info("removal finished", "cid", r.c, "deleted", deleted)
+		if done {
+			n.log.Info("removal finished", "cid", r.Manifest, "deleted", deleted)
 		}
 	}
+}
+
+// dropStewardCopies deletes r's manifest on every other steward; false if one did not answer.
+func (n *Node) dropStewardCopies(ctx context.Context, r transfer.Removal) bool {
+	all := true
+	for _, p := range r.Stewards {
+		if p == n.host.ID() {
+			continue
+		}
+		dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := n.xfer.DeleteManifest(dctx, p, r.Manifest, r.Token)
+		cancel()
+		if err != nil && !deleteSettled(err) {
+			n.log.Debug("tombstones: steward copy not deleted yet", "steward", p, "err", err)
+			all = false
+		}
+	}
+	return all
 }

@@ -150,6 +150,12 @@ func newRmCmd(a *app) *cobra.Command {
 					plural(res.Tombstones, "steward", "stewards"))
 				return nil
 			}
+			if res.ManifestCopies == 0 {
+				// Every shard is gone; a steward was down, so the others drop the copies later.
+				a.printf("removed %s: %s deleted; %s drop the manifest copies once every steward answers\n", res.CID,
+					plural(res.ShardsDeleted, "shard", "shards"), plural(res.Tombstones, "steward", "stewards"))
+				return nil
+			}
 			a.printf("removed %s: %s deleted, %s of the manifest deleted\n", res.CID,
 				plural(res.ShardsDeleted, "shard", "shards"), plural(res.ManifestCopies, "copy", "copies"))
 			return nil

@@ -118,9 +118,6 @@ func (s *Stewardship) Tombstone(c cid.Cid, token [32]byte, pending []PendingDele
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(pending) == 0 {
-		return s.deleteLocked(c, token)
-	}
 	return s.st.PutRecord(tombKey(c), b)
 }
 
@@ -153,24 +150,47 @@ func (s *Stewardship) removed(c cid.Cid) bool {
 	return err == nil
 }
 
-// Tombstones calls fn for every unfinished removal this node stewards.
-func (s *Stewardship) Tombstones(fn func(c cid.Cid, pending []PendingDelete) error) error {
+// Removal is an unfinished removal this node stewards: the manifest token (the proof of
+// authority), the shard deletes still pending, and the file's stewards (the latest appointed set),
+// whose manifest copies go once no shard is left.
+type Removal struct {
+	Manifest cid.Cid
+	Token    [32]byte
+	Pending  []PendingDelete
+	Stewards []peer.ID
+}
+
+// Removals calls fn for every unfinished removal this node stewards.
+func (s *Stewardship) Removals(fn func(Removal) error) error {
 	return s.st.ListRecords("tomb/", func(key string, val []byte) error {
 		c, err := cid.Decode(strings.TrimPrefix(key, "tomb/"))
 		if err != nil {
 			return nil // not ours to interpret; leave it
 		}
-		_, pending, err := decodeTombstone(val)
+		token, pending, err := decodeTombstone(val)
 		if err != nil {
 			return nil
 		}
-		return fn(c, pending)
+		return fn(Removal{Manifest: c, Token: token, Pending: pending, Stewards: s.stewardsOf(c)})
 	})
 }
 
-// FinishTombstone records which deletes of c are still pending; with none left the manifest, its
-// record and the tombstone are dropped.
-func (s *Stewardship) FinishTombstone(c cid.Cid, remaining []PendingDelete) error {
+// stewardsOf is the latest steward set of c's record, if it has one.
+func (s *Stewardship) stewardsOf(c cid.Cid) []peer.ID {
+	b, err := s.st.GetRecord(locKey(c))
+	if err != nil {
+		return nil
+	}
+	loc, err := manifest.DecodeLocations(b)
+	if err != nil || len(loc.Stewards) == 0 {
+		return nil
+	}
+	return loc.Stewards[len(loc.Stewards)-1].Members
+}
+
+// FinishTombstone records which shard deletes of c are still pending. With done (no shard left
+// and every other steward's copy gone) the manifest, its record and the tombstone are dropped.
+func (s *Stewardship) FinishTombstone(c cid.Cid, remaining []PendingDelete, done bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	val, err := s.st.GetRecord(tombKey(c))
@@ -181,7 +201,7 @@ func (s *Stewardship) FinishTombstone(c cid.Cid, remaining []PendingDelete) erro
 	if err != nil {
 		return err
 	}
-	if len(remaining) == 0 {
+	if done {
 		return s.deleteLocked(c, token)
 	}
 	b, err := encodeTombstone(token, remaining)
