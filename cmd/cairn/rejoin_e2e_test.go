@@ -4,7 +4,9 @@ package main
 // "cairn daemon --repo DIR", as an operator would after a crash, with no flags.
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"maps"
 	"os"
 	"os/exec"
@@ -217,6 +219,7 @@ func TestDevnetHoldersRestartAndRejoin(t *testing.T) {
 
 	removeWithHolderDown(t, d, nodes, ids, daemons)
 	killedPutIsCollected(t, d, nodes, daemons)
+	stoppedPutRollsBack(t, d, nodes, daemons)
 }
 
 // usedOf is the bytes the daemon at dir stores (-1: no answer).
@@ -310,31 +313,8 @@ func removeWithHolderDown(t *testing.T, d *devnetProc, nodes int, ids map[string
 // killedPutIsCollected: a put whose daemon is SIGKILLed mid-way leaves shards on other nodes,
 // which they collect once the orphan lease (10 s under --fast) runs out.
 func killedPutIsCollected(t *testing.T, d *devnetProc, nodes int, daemons *restarted) {
-	base := map[int]int64{}
-	var sum func() int64
-	sum = func() int64 {
-		var s int64
-		for i := 2; i <= nodes; i++ {
-			s += usedOf(d.repo(i))
-		}
-		return s
-	}
-	for i := 2; i <= nodes; i++ {
-		base[i] = usedOf(d.repo(i))
-	}
-	total := sum()
-	file, _ := writeRandom(t, 48<<20, 23)
-	self, _ := os.Executable()
-	put := exec.Command(self, "--repo", d.repo(1), "put", "-q", file)
-	put.Env = append(os.Environ(), asCLI+"=1")
-	if err := put.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer put.Wait()
-	defer put.Process.Kill()
-	waitUntil(t, 60*time.Second, "shards of the put to reach other nodes", func() bool { return sum() > total+4<<20 })
+	_, base := startPut(t, d, nodes, 23)
 	d.kill(1)
-	t.Logf("killed the uploading daemon with %d bytes of its shards on other nodes", sum()-total)
 	waitUntil(t, 60*time.Second, "the orphaned shards to be collected", func() bool {
 		for i := 2; i <= nodes; i++ {
 			if usedOf(d.repo(i)) > base[i] {
@@ -343,6 +323,89 @@ func killedPutIsCollected(t *testing.T, d *devnetProc, nodes int, daemons *resta
 		}
 		return true
 	})
+	daemons.start(d.repo(1))
+	waitRejoined(t, d.repo(1), nodes-1)
+}
+
+// startPut runs a put of a 48 MiB file on the node at repo in the background and waits until
+// its shards are arriving on nodes 2..nodes; it returns the put's process.
+func startPut(t *testing.T, d *devnetProc, nodes int, seed uint64) (*exec.Cmd, map[int]int64) {
+	t.Helper()
+	base := map[int]int64{}
+	var total int64
+	for i := 2; i <= nodes; i++ {
+		base[i] = usedOf(d.repo(i))
+		total += base[i]
+	}
+	file, _ := writeRandom(t, 48<<20, seed)
+	self, _ := os.Executable()
+	put := exec.Command(self, "--repo", d.repo(1), "put", "-q", file)
+	put.Env = append(os.Environ(), asCLI+"=1")
+	if err := put.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { put.Process.Kill(); put.Wait() })
+	waitUntil(t, 60*time.Second, "shards of the put to reach other nodes", func() bool {
+		var sum int64
+		for i := 2; i <= nodes; i++ {
+			sum += usedOf(d.repo(i))
+		}
+		return sum > total+4<<20
+	})
+	return put, base
+}
+
+// stoppedPutRollsBack: SIGTERM to the uploading daemon while a client is still sending its file
+// (20 MiB of 48, then it stalls); by the time the daemon has exited, its rollback is done, well
+// before any orphan lease could run out.
+func stoppedPutRollsBack(t *testing.T, d *devnetProc, nodes int, daemons *restarted) {
+	base := map[int]int64{}
+	var total int64
+	for i := 2; i <= nodes; i++ {
+		base[i] = usedOf(d.repo(i))
+		total += base[i]
+	}
+	c, err := api.NewClientFromRepo(d.repo(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	go func() { _, _ = pw.Write(bytes.Repeat([]byte{0x5c}, 20<<20)) }() // a segment and more, then nothing
+	putErr := make(chan error, 1)
+	go func() {
+		_, err := c.Put(context.Background(), pr, 48<<20, api.PutOptions{Name: "stalled.bin"})
+		putErr <- err
+	}()
+	waitUntil(t, 60*time.Second, "shards of the put to reach other nodes", func() bool {
+		var sum int64
+		for i := 2; i <= nodes; i++ {
+			sum += usedOf(d.repo(i))
+		}
+		return sum > total+4<<20
+	})
+	pid := d.pid(1)
+	stopped := time.Now()
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 30*time.Second, "the uploading daemon to exit", func() bool { return syscall.Kill(pid, 0) != nil })
+	exited := time.Since(stopped)
+	pw.CloseWithError(io.ErrClosedPipe) // the client gives up its stalled body
+	select {
+	case err := <-putErr:
+		if err == nil {
+			t.Fatal("a put whose body never finished succeeded")
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the client's put did not return after the daemon exited")
+	}
+	for i := 2; i <= nodes; i++ {
+		if u := usedOf(d.repo(i)); u > base[i] {
+			t.Fatalf("node-%d holds %d bytes more after the uploader stopped (in %s): the rollback did not finish before exit", i, u-base[i], exited)
+		}
+	}
+	t.Logf("SIGTERM mid-put: daemon exited in %s with every shard taken back", exited.Round(time.Millisecond))
 	daemons.start(d.repo(1))
 	waitRejoined(t, d.repo(1), nodes-1)
 }
