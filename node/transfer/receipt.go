@@ -62,8 +62,12 @@ type Receipts struct {
 }
 
 // NewReceipts answers ProtoShardReceipt on h. lease is how long a claimed but unconfirmed shard
-// is kept before the garbage collector checks whether its manifest was published.
+// is kept before the garbage collector checks whether its manifest was published. A nil b means
+// NewBudget(DefaultBudget()).
 func NewReceipts(h host.Host, st *store.Store, priv crypto.PrivKey, lease time.Duration, b *Budget) *Receipts {
+	if b == nil {
+		b = NewBudget(DefaultBudget())
+	}
 	r := &Receipts{h: h, st: st, priv: priv, lease: lease, budget: b, now: time.Now}
 	h.SetStreamHandler(ProtoShardReceipt, handler(ProtoShardReceipt, nil, r.serve))
 	return r

@@ -218,8 +218,11 @@ type TombstoneServer struct {
 	budget *Budget
 }
 
-// NewTombstoneServer registers the handler on h.
+// NewTombstoneServer registers the handler on h; a nil b means NewBudget(DefaultBudget()).
 func NewTombstoneServer(h host.Host, sw *Stewardship, b *Budget) *TombstoneServer {
+	if b == nil {
+		b = NewBudget(DefaultBudget())
+	}
 	t := &TombstoneServer{h: h, sw: sw, budget: b}
 	h.SetStreamHandler(ProtoManifestTombstone, handler(ProtoManifestTombstone, nil, t.serve))
 	return t
