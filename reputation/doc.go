@@ -1,6 +1,18 @@
-// Package reputation chooses which nodes hold a segment's shards (see Place).
-// Today Score is an input; later this package will compute it as a beta reputation with
-// forgetting (Storj-style): after each audit or repair outcome v∈{-1,+1} of weight w,
-// α ← λα + w(1+v)/2 and β ← λβ + w(1−v)/2, score = α/(α+β), and a node whose score
-// drops below a threshold is disqualified (Score 0, never chosen).
+// Package reputation holds Cairn's pure decision cores about peers; no I/O, time and randomness
+// come in as arguments, so the node and the simulator run the same code:
+//
+//   - Place chooses which nodes hold a segment's shards (subnet-diverse, power of two choices).
+//   - Book, Params.Apply and Record score peers from observations: a beta reputation with
+//     forgetting as Storj's (α ← λα + w(1+v)/2, β ← λβ + w(1−v)/2, R = α/(α+β); λ = 0.999,
+//     w = 1, α₀ = 1000, disqualified at R ≤ 0.96, warned at 0.98), a separate suspension score
+//     for timeouts and failed transfers (a slow node is not called a liar), vetting, and a
+//     disqualification that expires after a probation period. Fixed-point integers (Fixed,
+//     1e9 = 1): identical results on every machine. Reports from other peers only add a bounded
+//     penalty, weighted by this node's own view of the reporter, so a clique of Sybils cannot
+//     lift itself (report.go).
+//   - PlanRepair decides which segments to repair, which k shards to read and where the rebuilt
+//     shards go.
+//
+// Not yet wired into the node: audits, the node's book and repair are the reputation issue's
+// next steps; placement still gives every candidate score 1.
 package reputation

@@ -108,15 +108,15 @@ type Observation struct {
 type Params struct {
 	// Audit score: beta reputation with forgetting. On pass α ← λα + w, β ← λβ;
 	// on fail α ← λα, β ← λβ + w. Score R = α/(α+β).
-	Lambda, Weight        Fixed
-	InitAlpha, InitBeta   Fixed // Weight/(1−Lambda) is the steady state; may exceed One
-	DQThreshold           Fixed // disqualified when R <= DQThreshold
-	WarnThreshold         Fixed // Warned when R <= WarnThreshold (above the DQ line)
+	Lambda, Weight         Fixed
+	InitAlpha, InitBeta    Fixed // Weight/(1−Lambda) is the steady state; may exceed One
+	DQThreshold            Fixed // disqualified when R <= DQThreshold
+	WarnThreshold          Fixed // Warned when R <= WarnThreshold (above the DQ line)
 	SuspLambda, SuspWeight Fixed
-	SuspInitAlpha         Fixed // suspension score starts at 1 with this much evidence
-	SuspThreshold         Fixed // suspended (no new data, not disqualified) when S <= SuspThreshold
-	SuspWarnThreshold     Fixed // Warned when S <= SuspWarnThreshold
-	VetAudits             uint32 // audits passed before a node is vetted
+	SuspInitAlpha          Fixed  // suspension score starts at 1 with this much evidence
+	SuspThreshold          Fixed  // suspended (no new data, not disqualified) when S <= SuspThreshold
+	SuspWarnThreshold      Fixed  // Warned when S <= SuspWarnThreshold
+	VetAudits              uint32 // audits passed before a node is vetted
 
 	// Probation is how long (seconds) a disqualification lasts; afterwards the node
 	// re-enters as a fresh unvetted node. It doubles with each repeated disqualification
@@ -201,19 +201,21 @@ func (p Params) Validate() error {
 // Record is everything this node knows about one peer. It holds integers only, so it
 // encodes and compares exactly. The zero Record means "never observed".
 type Record struct {
-	Started            bool    `cbor:"1,keyasint,omitempty"` // false: zero Record, see NewRecord
-	Alpha, Beta        Fixed   `cbor:"-"`
-	SuspAlpha, SuspBeta Fixed  `cbor:"-"`
-	AuditsPassed       uint32  `cbor:"6,keyasint,omitempty"` // since the last (re)start as unvetted
-	AuditsFailed       uint32  `cbor:"7,keyasint,omitempty"`
-	AuditsTimedOut     uint32  `cbor:"8,keyasint,omitempty"`
-	Vetted             bool    `cbor:"9,keyasint,omitempty"`
-	Disqualified       bool    `cbor:"10,keyasint,omitempty"`
-	DisqualifiedAt     int64   `cbor:"11,keyasint,omitempty"` // unix seconds of the latest disqualification
-	Disqualifications  uint32  `cbor:"12,keyasint,omitempty"` // ever; lengthens probation
-	LastSeen           int64   `cbor:"13,keyasint,omitempty"` // latest observation time
-	Throughput         int64   `cbor:"14,keyasint,omitempty"` // bytes/s, moving average (7/8 old + 1/8 new)
-	Reports            []Hearsay `cbor:"15,keyasint,omitempty"` // by Reporter, ascending
+	Started           bool      `cbor:"1,keyasint,omitempty"` // false: zero Record, see NewRecord
+	Alpha             Fixed     `cbor:"2,keyasint,omitempty"` // audit evidence of honesty
+	Beta              Fixed     `cbor:"3,keyasint,omitempty"` // audit evidence of lying
+	SuspAlpha         Fixed     `cbor:"4,keyasint,omitempty"` // answered
+	SuspBeta          Fixed     `cbor:"5,keyasint,omitempty"` // timed out / unknown error
+	AuditsPassed      uint32    `cbor:"6,keyasint,omitempty"` // since the last (re)start as unvetted
+	AuditsFailed      uint32    `cbor:"7,keyasint,omitempty"`
+	AuditsTimedOut    uint32    `cbor:"8,keyasint,omitempty"`
+	Vetted            bool      `cbor:"9,keyasint,omitempty"`
+	Disqualified      bool      `cbor:"10,keyasint,omitempty"`
+	DisqualifiedAt    int64     `cbor:"11,keyasint,omitempty"` // unix seconds of the latest disqualification
+	Disqualifications uint32    `cbor:"12,keyasint,omitempty"` // ever; lengthens probation
+	LastSeen          int64     `cbor:"13,keyasint,omitempty"` // latest observation time
+	Throughput        int64     `cbor:"14,keyasint,omitempty"` // bytes/s, moving average (7/8 old + 1/8 new)
+	Reports           []Hearsay `cbor:"15,keyasint,omitempty"` // by Reporter, ascending
 }
 
 // NewRecord is the record of a peer never seen: full scores, unvetted.
