@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/cairn-storage/cairn/node"
-	"github.com/cairn-storage/cairn/node/api"
 	"github.com/cairn-storage/cairn/node/codec"
 	"github.com/cairn-storage/cairn/node/config"
 	"github.com/cairn-storage/cairn/node/manifest"
@@ -112,11 +111,7 @@ func forge(t *testing.T, m *manifest.Manifest, real *manifest.Locations, attacke
 func TestForgedLocationsAreIgnored(t *testing.T) {
 	net := testnet.Start(t, 6, nil)
 	ctx := ctxT(t)
-	data := randomBytes(2<<20+99, 21)
-	res, err := net.Nodes[0].Put(ctx, bytes.NewReader(data), int64(len(data)), api.PutOptions{K: 2, N: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
+	data, res := putRandom(t, net.Nodes[0], 2<<20+99, 21)
 	cp, _ := manifest.ParseCapability(res.Cap)
 	st, realHolders := holdersOf(t, net.Nodes[0], res.Cap)
 	isReal := map[string]bool{}
@@ -307,11 +302,7 @@ func TestDiskFillingStopsAtQuota(t *testing.T) {
 		t.Fatalf("quotas refused too early: the subnet stored only %d bytes", subnet)
 	}
 	// Honest users are unaffected.
-	data := randomBytes(3<<20+5, 22)
-	res, err := net.Nodes[0].Put(ctx, bytes.NewReader(data), int64(len(data)), api.PutOptions{K: 2, N: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
+	data, res := putRandom(t, net.Nodes[0], 3<<20+5, 22)
 	var out bytes.Buffer
 	if err := net.Nodes[4].Get(ctx, res.Cap, &out, nil); err != nil || !bytes.Equal(out.Bytes(), data) {
 		t.Fatalf("get: %v", err)
@@ -323,11 +314,7 @@ func TestDiskFillingStopsAtQuota(t *testing.T) {
 func TestDeleteReferenceNeedsTheBytes(t *testing.T) {
 	net := testnet.Start(t, 5, nil)
 	ctx := ctxT(t)
-	data := randomBytes(1<<20+3, 23)
-	res, err := net.Nodes[0].Put(ctx, bytes.NewReader(data), int64(len(data)), api.PutOptions{K: 2, N: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
+	data, res := putRandom(t, net.Nodes[0], 1<<20+3, 23)
 	st, _ := holdersOf(t, net.Nodes[0], res.Cap)
 	adv := testnet.NewAdversary(t, "127.0.88.1")
 	var targets int
@@ -384,11 +371,7 @@ func TestDeleteReferenceNeedsTheBytes(t *testing.T) {
 func TestOversizedRecordIsRefused(t *testing.T) {
 	net := testnet.Start(t, 5, func(i int, c *config.Config) { c.Put.ManifestReplicas = 3 })
 	ctx := ctxT(t)
-	data := randomBytes(100_000, 24)
-	res, err := net.Nodes[0].Put(ctx, bytes.NewReader(data), int64(len(data)), api.PutOptions{K: 2, N: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
+	data, res := putRandom(t, net.Nodes[0], 100_000, 24)
 	cp, _ := manifest.ParseCapability(res.Cap)
 	st, _ := holdersOf(t, net.Nodes[0], res.Cap)
 	adv := testnet.NewAdversary(t, "127.0.99.1")

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cairn-storage/cairn/node"
 	"github.com/cairn-storage/cairn/node/api"
 	"github.com/cairn-storage/cairn/node/codec"
 	"github.com/cairn-storage/cairn/node/config"
@@ -16,6 +17,17 @@ import (
 	"github.com/cairn-storage/cairn/node/transfer"
 	"github.com/ipfs/go-cid"
 )
+
+// putRandom stores size random bytes (from seed) through n, 2-of-4, and returns them with the result.
+func putRandom(t *testing.T, n *node.Node, size int, seed uint64) ([]byte, *api.PutResult) {
+	t.Helper()
+	data := randomBytes(size, seed)
+	res, err := n.Put(ctxT(t), bytes.NewReader(data), int64(len(data)), api.PutOptions{K: 2, N: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data, res
+}
 
 // waitFor polls cond until it holds or d passes.
 func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
@@ -69,11 +81,7 @@ func TestOrphanedShardsAreCollected(t *testing.T) {
 	})
 	ctx := ctxT(t)
 	// A published file first: it must survive several leases.
-	data := randomBytes(3<<20, 11)
-	res, err := net.Nodes[0].Put(ctx, bytes.NewReader(data), int64(len(data)), api.PutOptions{K: 2, N: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
+	data, res := putRandom(t, net.Nodes[0], 3<<20, 11)
 	usedAfterPut := make([]int64, len(net.Nodes))
 	for i, n := range net.Nodes {
 		usedAfterPut[i] = n.Store().Used()
@@ -125,11 +133,7 @@ func TestRemoveFinishesWhenHolderReturns(t *testing.T) {
 		c.Put.ManifestReplicas = 3
 	})
 	ctx := ctxT(t)
-	data := randomBytes(2<<20+17, 31)
-	res, err := net.Nodes[0].Put(ctx, bytes.NewReader(data), int64(len(data)), api.PutOptions{K: 2, N: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, res := putRandom(t, net.Nodes[0], 2<<20+17, 31)
 	st, holders := holdersOf(t, net.Nodes[0], res.Cap)
 	steward := map[string]bool{}
 	for _, s := range st.Stewards {

@@ -76,16 +76,21 @@ func (r *restarted) stop() {
 	}
 }
 
-// routingPeers asks the daemon at dir how many peers its routing table has (-1: no answer).
-func routingPeers(dir string) int {
+// askDaemon calls fn with a client of the daemon at dir and a 2 s context; false: no answer.
+func askDaemon(dir string, fn func(ctx context.Context, c *api.Client) error) bool {
 	c, err := api.NewClientFromRepo(dir)
 	if err != nil {
-		return -1
+		return false
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	peers, err := c.Peers(ctx)
-	if err != nil {
+	return fn(ctx, c) == nil
+}
+
+// routingPeers asks the daemon at dir how many peers its routing table has (-1: no answer).
+func routingPeers(dir string) int {
+	var peers []api.PeerInfo
+	if !askDaemon(dir, func(ctx context.Context, c *api.Client) (err error) { peers, err = c.Peers(ctx); return err }) {
 		return -1
 	}
 	n := 0
@@ -224,14 +229,8 @@ func TestDevnetHoldersRestartAndRejoin(t *testing.T) {
 
 // usedOf is the bytes the daemon at dir stores (-1: no answer).
 func usedOf(dir string) int64 {
-	c, err := api.NewClientFromRepo(dir)
-	if err != nil {
-		return -1
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	id, err := c.ID(ctx)
-	if err != nil {
+	var id *api.IDResult
+	if !askDaemon(dir, func(ctx context.Context, c *api.Client) (err error) { id, err = c.ID(ctx); return err }) {
 		return -1
 	}
 	return id.Used
