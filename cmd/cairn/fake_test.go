@@ -183,3 +183,7 @@ func mustOK(t *testing.T, r result) {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
 }
+
+func (f *fakeNode) Exit(context.Context) (*api.ExitResult, error) {
+	return &api.ExitResult{Complete: true}, nil
+}

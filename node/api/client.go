@@ -289,3 +289,8 @@ func decodeError(resp *http.Response) error {
 	}
 	return &Error{Code: codeFromStatus(resp.StatusCode), Message: "cairn daemon API: " + msg}
 }
+
+// Exit is not wired yet.
+func (c *Client) Exit(ctx context.Context) (*ExitResult, error) {
+	return nil, &Error{Code: CodeInternal, Message: "exit: not implemented yet"}
+}

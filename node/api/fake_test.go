@@ -114,3 +114,7 @@ func (f *fakeBackend) ID(ctx context.Context) (*IDResult, error) {
 func (f *fakeBackend) Peers(ctx context.Context) ([]PeerInfo, error) {
 	return []PeerInfo{{PeerID: "12D3KooWother", InRoutingTable: true}}, nil
 }
+
+func (f *fakeBackend) Exit(context.Context) (*ExitResult, error) {
+	return &ExitResult{Complete: true}, nil
+}

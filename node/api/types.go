@@ -19,6 +19,20 @@ type Backend interface {
 	Remove(ctx context.Context, capability string) (*RemoveResult, error)
 	ID(ctx context.Context) (*IDResult, error)
 	Peers(ctx context.Context) ([]PeerInfo, error)
+	// Exit hands every shard this node holds to other nodes, chosen by placement, and updates
+	// the files' locations; only when nothing is left does it report Complete. It is resumable:
+	// the daemon remembers it is exiting and carries on after a restart.
+	Exit(ctx context.Context) (*ExitResult, error)
+}
+
+// ExitResult reports a graceful exit (or one pass of it).
+type ExitResult struct {
+	Shards   int    `json:"shards"`   // shards held when this pass began
+	Moved    int    `json:"moved"`    // handed over and recorded in their files' locations
+	Failed   int    `json:"failed"`   // still here; the next pass retries them
+	Files    int    `json:"files"`    // files whose locations were updated
+	Complete bool   `json:"complete"` // nothing is left to hand over; the daemon stops
+	Error    string `json:"error,omitempty"`
 }
 
 // PutOptions tune one put; zero values mean the node's configured defaults.
@@ -44,6 +58,8 @@ type ShardStat struct {
 	Holder  string   `json:"holder"`            // the holder that answered, else the first one known
 	Holders []string `json:"holders,omitempty"` // every holder with an endorsed storage receipt
 	Answers bool     `json:"answers"`           // a holder answered that it has the shard
+	// Healthy: a holder answers for it and this node does not hold that holder disqualified.
+	Healthy bool `json:"healthy"`
 	Error   string   `json:"error,omitempty"`
 }
 
@@ -51,7 +67,7 @@ type SegmentStat struct {
 	Index     int         `json:"index"`
 	Size      int64       `json:"size"`
 	ShardSize int64       `json:"shard_size"`
-	Healthy   int         `json:"healthy"` // shards whose holder answers
+	Healthy   int         `json:"healthy"` // healthy shards (see ShardStat.Healthy)
 	Shards    []ShardStat `json:"shards"`
 }
 
@@ -68,6 +84,11 @@ type StatResult struct {
 	Segments    []SegmentStat `json:"segments"`
 	// Retrievable is true when every segment has at least K answering shards.
 	Retrievable bool `json:"retrievable"`
+	// FullHealth is true when every shard of every segment is healthy.
+	FullHealth bool `json:"full_health"`
+	// LastRepair is the newest receipt a steward majority endorsed after the put (unix seconds,
+	// 0 = never repaired), read from the signed locations record.
+	LastRepair int64 `json:"last_repair"`
 }
 
 type ListEntry struct {
@@ -99,11 +120,28 @@ type IDResult struct {
 	Used      int64    `json:"used"`
 }
 
+// PeerInfo is one peer this node is connected to, has in its routing table, or has scored.
+// Scores are this node's own view (its audits and transfers, plus bounded hearsay).
 type PeerInfo struct {
-	PeerID  string   `json:"peer_id"`
+	ID      string   `json:"id"`
+	PeerID  string   `json:"peer_id"` // same as ID, kept for older scripts
 	Address []string `json:"addresses"`
 	// InRoutingTable is true when the peer is in this node's Kademlia routing table.
 	InRoutingTable bool `json:"in_routing_table"`
+	Connected      bool `json:"connected"`
+
+	Score          float64 `json:"score"`      // audit reputation R in [0,1]
+	Suspension     float64 `json:"suspension"` // availability S in [0,1]; low = timeouts, not lies
+	Hearsay        float64 `json:"hearsay"`    // penalty from other nodes' reports, capped
+	Rank           float64 `json:"rank"`       // placement weight R·S·(1−hearsay); 0 = gets no new data
+	Status         string  `json:"status"`     // healthy, unvetted, warned, suspended, disqualified
+	Vetted         bool    `json:"vetted"`
+	Disqualified   bool    `json:"disqualified"`
+	AuditsPassed   uint32  `json:"audits_passed"`
+	AuditsFailed   uint32  `json:"audits_failed"`
+	AuditsTimedOut uint32  `json:"audits_timed_out"`
+	Throughput     int64   `json:"throughput,omitempty"` // bytes/s, moving average of transfers
+	LastSeen       int64   `json:"last_seen,omitempty"`  // unix seconds of the latest observation
 }
 
 // Error codes let the CLI print precise messages and tests check causes without string matching.
