@@ -96,11 +96,13 @@ func (n *Node) subnetOf(p peer.ID) string {
 	return ""
 }
 
-func toReputation(cands []candidate) []reputation.Candidate {
+// toReputation turns discovered nodes into placement candidates scored by this node's own book:
+// disqualified and suspended nodes get score 0 and so nothing new.
+func (n *Node) toReputation(cands []candidate) []reputation.Candidate {
 	out := make([]reputation.Candidate, len(cands))
 	for i, c := range cands {
-		// Every node scores 1 until audits exist (reputation issue); placement already takes scores.
-		out[i] = reputation.Candidate{ID: reputation.NodeID(c.id), Subnet: c.subnet, Free: c.free, Score: 1}
+		out[i] = reputation.Candidate{ID: reputation.NodeID(c.id), Subnet: c.subnet, Free: c.free}
+		n.scores.placement(&out[i])
 	}
 	return out
 }

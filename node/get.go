@@ -294,9 +294,10 @@ func (g *getter) fetch(ctx context.Context, holder peer.ID, seg manifest.Segment
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(g.n.repo.Config.Put.ShardTimeout))
 	defer cancel()
 	c := seg.Shards[idx]
+	start := time.Now()
 	data, err := g.n.xfer.GetShard(ctx, holder, c, seg.ShardSize, dst)
+	g.n.observeTransfer(ctx, holder, seg.ShardSize, time.Since(start), err)
 	if errors.Is(err, transfer.ErrCorrupt) {
-		// Later the reputation service records this as a failed transfer against the holder.
 		g.n.log.Warn("holder served corrupt shard; using another", "holder", holder, "cid", c)
 	}
 	if err != nil {

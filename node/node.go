@@ -53,6 +53,8 @@ type Node struct {
 	tombs    *transfer.TombstoneServer
 	budget   *transfer.Budget
 	uploads  *uploads
+	scores   *scores // this node's reputation book of its peers
+	health   *health // what this node's audits found, as a steward
 
 	// Running puts: Close cancels them through putsCtx and waits for their rollback.
 	putsCtx  context.Context
@@ -114,6 +116,10 @@ func New(ctx context.Context, r *repo.Repo, opt Options) (_ *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if n.scores, err = openScores(r.Path); err != nil {
+		return nil, fmt.Errorf("open reputation book: %w", err)
+	}
+	n.health = newHealth()
 
 	base, err := newHost(priv, cfg.Network)
 	if err != nil {
@@ -150,6 +156,9 @@ func New(ctx context.Context, r *repo.Repo, opt Options) (_ *Node, err error) {
 	n.runChore("save peers", iv.PeerSave.D(), func(context.Context) {
 		if err := n.savePeers(); err != nil {
 			n.log.Warn("save known peers", "err", err)
+		}
+		if err := n.scores.save(); err != nil {
+			n.log.Warn("save reputation book", "err", err)
 		}
 	})
 	return n, nil
@@ -205,6 +214,9 @@ func (n *Node) Close() error {
 		n.wg.Wait()
 		if err := n.savePeers(); err != nil {
 			n.log.Warn("save known peers", "err", err) // a cache: not worth failing the stop
+		}
+		if err := n.scores.save(); err != nil {
+			n.log.Warn("save reputation book", "err", err)
 		}
 		n.closeErr = errors.Join(n.dht.Close(), n.host.Close(), n.store.Close())
 	})

@@ -193,7 +193,7 @@ func (j *putJob) confirm(ctx context.Context, mc cid.Cid, byHolder map[peer.ID][
 			defer func() { <-sem }()
 			var err error
 			if h == n.host.ID() {
-				err = n.receipts.Confirm("", items)
+				err = n.receipts.Confirm("", mc, items)
 			} else {
 				_, err = n.xfer.RequestReceipt(ctx, h, mc, items, true)
 			}

@@ -119,7 +119,7 @@ func (n *Node) Put(ctx context.Context, r io.Reader, size int64, opt api.PutOpti
 
 	// Find enough nodes before reading a byte, so a too-small network stores nothing.
 	job.cands = n.discover(ctx)
-	job.repCand = toReputation(job.cands)
+	job.repCand = n.toReputation(job.cands)
 	firstShard := int64(codec.ShardSize(int(min(size, int64(p.SegmentSize))), p.K))
 	if _, err := reputation.Place(job.repCand, reputation.Rules{N: p.N, ShardSize: firstShard}, job.rng); err != nil {
 		var tf *reputation.TooFewError
@@ -238,7 +238,9 @@ func (j *putJob) sendShard(seg *codec.Segment, i int, holders []peer.ID, used ma
 			holders[i] = next
 		}
 		ctx, cancel := context.WithTimeout(j.ctx, j.timeout)
+		start := time.Now()
 		err := j.n.xfer.PutShard(ctx, holders[i], c, seg.Shards[i], dh)
+		j.n.observeTransfer(ctx, holders[i], int64(len(seg.Shards[i])), time.Since(start), err)
 		cancel()
 		if err == nil || j.ctx.Err() != nil {
 			// Cancelled mid-send, the holder may still have received every byte and kept the

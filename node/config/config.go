@@ -15,11 +15,12 @@ import (
 
 // Config is the whole node configuration.
 type Config struct {
-	Network   Network   `toml:"network"`
-	API       API       `toml:"api"`
-	Storage   Storage   `toml:"storage"`
-	Put       Put       `toml:"put"`
-	Intervals Intervals `toml:"intervals"`
+	Network     Network     `toml:"network"`
+	API         API         `toml:"api"`
+	Storage     Storage     `toml:"storage"`
+	Put         Put         `toml:"put"`
+	Intervals   Intervals   `toml:"intervals"`
+	Maintenance Maintenance `toml:"maintenance"`
 }
 
 // Network configures the libp2p host and the DHT.
@@ -110,7 +111,10 @@ func Default() Config {
 			PeerSave:    Duration(5 * time.Minute),
 			DeleteRetry: Duration(time.Minute),
 			Reconnect:   Duration(30 * time.Second),
+			Audit:       Duration(time.Hour),
+			Repair:      Duration(10 * time.Minute),
 		},
+		Maintenance: Maintenance{Audits: true, Repair: true, AuditRanges: 2, UnvettedSharePercent: 5},
 	}
 }
 
@@ -209,6 +213,9 @@ func (c Config) Validate() error {
 		if err := CheckBootstrap(b); err != nil {
 			return fmt.Errorf("network.bootstrap: %w", err)
 		}
+	}
+	if err := c.Maintenance.validate(); err != nil {
+		return err
 	}
 	return c.Intervals.validate()
 }

@@ -21,6 +21,11 @@ type Intervals struct {
 	DeleteRetry Duration `toml:"delete_retry"`
 	// Reconnect is how often a node whose routing table is empty tries its known peers again.
 	Reconnect Duration `toml:"reconnect"`
+	// Audit is how often a steward audits the holders of the files it stewards: each round
+	// checks one random shard of every (file, holder) pair, and tells live holders from dead.
+	Audit Duration `toml:"audit"`
+	// Repair is how often a steward checks its files' health and rebuilds lost shards.
+	Repair Duration `toml:"repair"`
 }
 
 // fields names every interval, for validation and tests.
@@ -37,6 +42,8 @@ func (iv *Intervals) fields() []struct {
 		{"peer_save", &iv.PeerSave},
 		{"delete_retry", &iv.DeleteRetry},
 		{"reconnect", &iv.Reconnect},
+		{"audit", &iv.Audit},
+		{"repair", &iv.Repair},
 	}
 }
 
@@ -57,6 +64,8 @@ func FastIntervals() Intervals {
 		PeerSave:    Duration(2 * time.Second),
 		DeleteRetry: Duration(2 * time.Second),
 		Reconnect:   Duration(2 * time.Second),
+		Audit:       Duration(2 * time.Second),
+		Repair:      Duration(3 * time.Second),
 	}
 }
 

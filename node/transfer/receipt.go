@@ -1,6 +1,7 @@
 package transfer
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -108,7 +109,7 @@ func (r *Receipts) serve(st network.Stream) error {
 	}
 	account := st.Conn().RemotePeer().String()
 	if req.Confirm {
-		return wire.Write(st, receiptResp{Status: statusOf(r.Confirm(account, items))})
+		return wire.Write(st, receiptResp{Status: statusOf(r.Confirm(account, mc, items))})
 	}
 	rec, err := r.Sign(account, mc, items)
 	if err != nil {
@@ -121,12 +122,16 @@ func (r *Receipts) serve(st network.Stream) error {
 // node's signed receipt for them. Every item must be a shard this node stores under that
 // account's delete hash.
 func (r *Receipts) Sign(account string, mc cid.Cid, items []ReceiptItem) (*manifest.Receipt, error) {
-	if err := r.owned(account, items); err != nil {
+	own, err := r.owned(account, mc, items)
+	if err != nil {
 		return nil, err
 	}
 	now := r.now()
 	lease := now.Add(r.lease).Unix()
-	for _, it := range items {
+	for i, it := range items {
+		if !own[i] {
+			continue // already tied to mc: nothing to claim
+		}
 		if err := r.st.Claim(it.Shard, it.DeleteHash, mc.Bytes(), lease); err != nil {
 			return nil, fmt.Errorf("claim shard %s: %w", it.Shard, err)
 		}
@@ -143,12 +148,17 @@ func (r *Receipts) Sign(account string, mc cid.Cid, items []ReceiptItem) (*manif
 	return rec, nil
 }
 
-// Confirm keeps the items for good: a published manifest references them.
-func (r *Receipts) Confirm(account string, items []ReceiptItem) error {
-	if err := r.owned(account, items); err != nil {
+// Confirm keeps the items for good: a published manifest mc references them. Items already tied
+// to mc under another account's ref are left as they are.
+func (r *Receipts) Confirm(account string, mc cid.Cid, items []ReceiptItem) error {
+	own, err := r.owned(account, mc, items)
+	if err != nil {
 		return err
 	}
-	for _, it := range items {
+	for i, it := range items {
+		if !own[i] {
+			continue
+		}
 		if err := r.st.Confirm(it.Shard, it.DeleteHash); err != nil {
 			return fmt.Errorf("confirm shard %s: %w", it.Shard, err)
 		}
@@ -156,28 +166,39 @@ func (r *Receipts) Confirm(account string, items []ReceiptItem) error {
 	return nil
 }
 
-// owned checks that every item is stored under a ref of account.
-func (r *Receipts) owned(account string, items []ReceiptItem) error {
+// owned checks that every item is stored under a ref of account (own[i]), or, when mc is
+// defined, under any account's ref already tied to manifest mc. The second case lets a steward
+// that repaired one shard on this node get a receipt covering the shards this node already holds
+// for the same file (a holder's newest receipt replaces its older one): it only restates what is
+// true and changes no ref.
+func (r *Receipts) owned(account string, mc cid.Cid, items []ReceiptItem) (own []bool, err error) {
+	own = make([]bool, len(items))
 	for i, it := range items {
 		if i > 0 && it.Position <= items[i-1].Position {
-			return fmt.Errorf("%w: positions not strictly ascending", errBadItems)
+			return nil, fmt.Errorf("%w: positions not strictly ascending", errBadItems)
 		}
 		refs, err := r.st.Refs(it.Shard)
 		if err != nil {
-			return fmt.Errorf("shard at position %d (%s): %w", it.Position, it.Shard, err)
+			return nil, fmt.Errorf("shard at position %d (%s): %w", it.Position, it.Shard, err)
 		}
-		ok := false
+		tied := false
 		for _, ref := range refs {
-			if ref.DeleteHash == it.DeleteHash && ref.Account == account {
-				ok = true
+			if ref.DeleteHash != it.DeleteHash {
+				continue
+			}
+			if ref.Account == account {
+				own[i] = true
 				break
 			}
+			if mc.Defined() && bytes.Equal(ref.Manifest, mc.Bytes()) {
+				tied = true
+			}
 		}
-		if !ok {
-			return fmt.Errorf("%w: shard at position %d (%s) is not stored for this account", store.ErrForbidden, it.Position, it.Shard)
+		if !own[i] && !tied {
+			return nil, fmt.Errorf("%w: shard at position %d (%s) is not stored for this account", store.ErrForbidden, it.Position, it.Shard)
 		}
 	}
-	return nil
+	return own, nil
 }
 
 var errBadItems = errors.New("bad receipt items")
