@@ -103,6 +103,18 @@ func (n *Node) toReputation(cands []candidate) []reputation.Candidate {
 	for i, c := range cands {
 		out[i] = reputation.Candidate{ID: reputation.NodeID(c.id), Subnet: c.subnet, Free: c.free}
 		n.scores.placement(&out[i])
+		if c.id == n.host.ID() {
+			out[i].Vetted = true // a node trusts its own disk; nobody audits it for itself
+		}
 	}
 	return out
+}
+
+// unvettedShare is the configured share of placements for nodes not yet vetted.
+func (n *Node) unvettedShare() float64 {
+	pct := n.repo.Config.Maintenance.UnvettedSharePercent
+	if pct <= 0 {
+		return -1 // none while vetted nodes suffice
+	}
+	return float64(pct) / 100
 }

@@ -88,3 +88,11 @@ func (h *health) forget(p peer.ID, c cid.Cid) {
 		delete(hh.passed, c)
 	}
 }
+
+// isDown reports whether p's latest audit got no usable answer.
+func (h *health) isDown(p peer.ID) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	hh := h.holders[p]
+	return hh != nil && hh.down
+}

@@ -55,6 +55,10 @@ type Node struct {
 	uploads  *uploads
 	scores   *scores // this node's reputation book of its peers
 	health   *health // what this node's audits found, as a steward
+	repairs  repairState
+	exit     exitState
+	auditor  *transfer.Auditor
+	endorser *transfer.Endorser
 
 	// Running puts: Close cancels them through putsCtx and waits for their rollback.
 	putsCtx  context.Context
@@ -120,6 +124,8 @@ func New(ctx context.Context, r *repo.Repo, opt Options) (_ *Node, err error) {
 		return nil, fmt.Errorf("open reputation book: %w", err)
 	}
 	n.health = newHealth()
+	n.repairs.below = map[cid.Cid]time.Time{}
+	n.exit.done = make(chan struct{})
 
 	base, err := newHost(priv, cfg.Network)
 	if err != nil {
@@ -142,6 +148,9 @@ func New(ctx context.Context, r *repo.Repo, opt Options) (_ *Node, err error) {
 	n.receipts = transfer.NewReceipts(n.host, n.store, priv, cfg.Intervals.OrphanLease.D(), n.budget)
 	n.tombs = transfer.NewTombstoneServer(n.host, n.stewards, n.budget)
 	n.xfer = transfer.NewClient(n.host, n.store, n.stewards)
+	n.auditor = transfer.NewAuditor(n.host, n.store, n.budget)
+	n.endorser = transfer.NewEndorser(n.host, n.stewards, priv, n.budget)
+	n.endorser.Vet = n.vetEntry
 	n.server.OrphanLease = cfg.Intervals.OrphanLease.D()
 	n.xfer.OrphanLease = cfg.Intervals.OrphanLease.D()
 	n.startCollector()
@@ -153,6 +162,13 @@ func New(ctx context.Context, r *repo.Repo, opt Options) (_ *Node, err error) {
 	go func() { defer n.wg.Done(); n.reprovideLoop(iv.Reprovide.D()) }()
 	// peers.json every peer_save (and on Close), so a node killed without a clean stop still
 	// rejoins through recent peers.
+	n.resumeExit()
+	if cfg.Maintenance.Audits {
+		n.runChore("audit", iv.Audit.D(), n.auditRound)
+	}
+	if cfg.Maintenance.Repair {
+		n.runChore("repair", iv.Repair.D(), n.repairRound)
+	}
 	n.runChore("save peers", iv.PeerSave.D(), func(context.Context) {
 		if err := n.savePeers(); err != nil {
 			n.log.Warn("save known peers", "err", err)
@@ -210,6 +226,8 @@ func (n *Node) Close() error {
 		n.server.Close()
 		n.receipts.Close()
 		n.tombs.Close()
+		n.auditor.Close()
+		n.endorser.Close()
 		n.cancel()
 		n.wg.Wait()
 		if err := n.savePeers(); err != nil {

@@ -121,7 +121,7 @@ func (n *Node) Put(ctx context.Context, r io.Reader, size int64, opt api.PutOpti
 	job.cands = n.discover(ctx)
 	job.repCand = n.toReputation(job.cands)
 	firstShard := int64(codec.ShardSize(int(min(size, int64(p.SegmentSize))), p.K))
-	if _, err := reputation.Place(job.repCand, reputation.Rules{N: p.N, ShardSize: firstShard}, job.rng); err != nil {
+	if _, err := reputation.Place(job.repCand, reputation.Rules{N: p.N, ShardSize: firstShard, UnvettedShare: n.unvettedShare()}, job.rng); err != nil {
 		var tf *reputation.TooFewError
 		if errors.As(err, &tf) {
 			return nil, coded(api.CodeTooFewNodes, "too few nodes for k=%d n=%d: %v (each shard of a segment goes to a different node; start more nodes or lower --n)", p.K, p.N, err)
@@ -182,7 +182,7 @@ func newRNG() *mrand.Rand {
 func (j *putJob) storeSegment(seg *codec.Segment) error {
 	j.mu.Lock()
 	exclude := j.excluded()
-	idx, err := reputation.Place(j.repCand, reputation.Rules{N: j.p.N, ShardSize: int64(seg.ShardSize), Exclude: exclude}, j.rng)
+	idx, err := reputation.Place(j.repCand, reputation.Rules{N: j.p.N, ShardSize: int64(seg.ShardSize), Exclude: exclude, UnvettedShare: j.n.unvettedShare()}, j.rng)
 	j.mu.Unlock()
 	if err != nil {
 		return coded(api.CodeTooFewNodes, "segment %d: %v", seg.Index, err)
@@ -269,7 +269,7 @@ func (j *putJob) replacement(shardSize int64, used map[peer.ID]bool) (peer.ID, b
 	for p := range used {
 		ex = append(ex, reputation.NodeID(p))
 	}
-	idx, err := reputation.Place(j.repCand, reputation.Rules{N: 1, ShardSize: shardSize, Exclude: ex}, j.rng)
+	idx, err := reputation.Place(j.repCand, reputation.Rules{N: 1, ShardSize: shardSize, Exclude: ex, UnvettedShare: j.n.unvettedShare()}, j.rng)
 	if err != nil {
 		return "", false
 	}

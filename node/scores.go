@@ -72,7 +72,7 @@ func (s *scores) placement(c *reputation.Candidate) {
 	now := s.now().Unix()
 	r, _ := s.book.Get(c.ID)
 	c.Score = s.book.Params().PlacementScore(r, now)
-	_ = r.Vetted // TODO(vetting): c.Vetted = r.Vetted once Candidate has it
+	c.Vetted = r.Vetted
 }
 
 // eligible reports whether p may hold data: not disqualified, not suspended.

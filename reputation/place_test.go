@@ -214,8 +214,9 @@ func TestPlaceDeterministic(t *testing.T) {
 	cs := with(grid(7, 5), func(i int, c *Candidate) {
 		c.Score = float64(i%10+1) / 10
 		c.Free = int64(i%4+1) * mib
+		c.Vetted = i%3 != 0
 	})
-	r := Rules{N: 12, ShardSize: 2 * mib, Exclude: []NodeID{"n01-01"}}
+	r := Rules{N: 12, ShardSize: 2 * mib, Exclude: []NodeID{"n01-01"}, UnvettedShare: 0.3}
 	base, err := Place(cs, r, rand.New(rand.NewPCG(42, 7)))
 	if err != nil {
 		t.Fatal(err)

@@ -29,6 +29,8 @@ type RepairRules struct {
 	Threshold   int
 	ShardSize   int64 // bytes a target needs free per rebuilt shard
 	MaxSegments int   // most segments planned per call, to bound work; 0 = no limit
+	// UnvettedShare is Rules.UnvettedShare for the targets (0 = DefaultUnvettedShare).
+	UnvettedShare float64
 }
 
 // SegmentPlan is the repair of one segment.
@@ -117,7 +119,7 @@ func PlanRepair(segs []SegmentHealth, cands []Candidate, r RepairRules, rng *ran
 				missing = append(missing, i)
 			}
 		}
-		targets, err := repairTargets(pool, s.Shards, len(missing), r.ShardSize, rng)
+		targets, err := repairTargets(pool, s.Shards, len(missing), r.ShardSize, r.UnvettedShare, rng)
 		if err != nil {
 			return nil, fmt.Errorf("reputation: placing repairs of segment %d: %w", s.Index, err)
 		}
@@ -218,7 +220,7 @@ func repairReads(shards []ShardState, k int) []int {
 // holders. Nodes on subnets that no healthy holder of the segment uses are
 // placed first; the rest, if needed, come from all eligible nodes. It returns
 // fewer than m targets only when fewer nodes are eligible.
-func repairTargets(pool []Candidate, shards []ShardState, m int, size int64, rng *rand.Rand) ([]int, error) {
+func repairTargets(pool []Candidate, shards []ShardState, m int, size int64, share float64, rng *rand.Rand) ([]int, error) {
 	var exclude []NodeID
 	holder := make(map[NodeID]bool, len(shards))
 	for _, sh := range shards {
@@ -242,7 +244,7 @@ func repairTargets(pool []Candidate, shards []ShardState, m int, size int64, rng
 		}
 	}
 
-	first, err := placeUpTo(fresh, Rules{N: m, ShardSize: size, Exclude: exclude}, rng)
+	first, err := placeUpTo(fresh, Rules{N: m, ShardSize: size, Exclude: exclude, UnvettedShare: share}, rng)
 	if err != nil {
 		return nil, err
 	}
@@ -254,7 +256,7 @@ func repairTargets(pool []Candidate, shards []ShardState, m int, size int64, rng
 	if len(out) == m {
 		return out, nil
 	}
-	rest, err := placeUpTo(pool, Rules{N: m - len(out), ShardSize: size, Exclude: exclude}, rng)
+	rest, err := placeUpTo(pool, Rules{N: m - len(out), ShardSize: size, Exclude: exclude, UnvettedShare: share}, rng)
 	if err != nil {
 		return nil, err
 	}

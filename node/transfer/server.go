@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/cairn-storage/cairn/node/codec"
@@ -37,6 +38,9 @@ type Server struct {
 	// OrphanLease is how long a newly stored shard is kept before the garbage collector checks
 	// that a published manifest references it; 0 keeps shards for good at once.
 	OrphanLease time.Duration
+	// Draining is set while the node hands its shards away (graceful exit): it advertises no
+	// free space and takes no new shards, so placement looks elsewhere.
+	Draining atomic.Bool
 }
 
 // lease is the lease a shard stored now gets.
@@ -123,6 +127,9 @@ func (s *Server) handlePut(st network.Stream) error {
 	var dh [32]byte
 	if err == nil {
 		dh, err = parse32(req.DeleteHash)
+	}
+	if err == nil && s.Draining.Load() {
+		return wire.Write(st, wire.Fail(wire.CodeFull, errors.New("this node is exiting and takes no new shards")))
 	}
 	if err != nil {
 		return wire.Write(st, wire.Fail(wire.CodeBadInput, err))
@@ -306,7 +313,11 @@ func (s *Server) handleInfo(st network.Stream) error {
 	// Free is what this asker may still store here (its quotas included), so its placement skips a
 	// node where it has used up its share instead of being refused shard by shard.
 	from := origin(st)
-	return wire.Write(st, Info{Status: Status{OK: true}, Free: s.st.FreeFor(from.Account, from.Subnet),
+	free := s.st.FreeFor(from.Account, from.Subnet)
+	if s.Draining.Load() {
+		free = 0
+	}
+	return wire.Write(st, Info{Status: Status{OK: true}, Free: free,
 		Capacity: s.st.Capacity(), Used: s.st.Used(), Agent: s.agent})
 }
 
