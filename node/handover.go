@@ -11,6 +11,7 @@ import (
 	"github.com/cairn-storage/cairn/dht"
 	"github.com/cairn-storage/cairn/node/manifest"
 	"github.com/cairn-storage/cairn/node/transfer"
+	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/peer"
 )
 
@@ -114,3 +115,74 @@ func (n *Node) nextSteward(ctx context.Context, f stewardedFile, members []peer.
 
 // stewardProbeGrace is how long a steward must stay unreachable before its co-stewards replace it.
 func (n *Node) stewardProbeGrace() time.Duration { return 3 * n.repo.Config.Intervals.Repair.D() }
+
+// vetStewardSet is this steward's condition for signing the next steward set another steward
+// proposes: it differs from the current one by at most one member out and one in; the one
+// leaving is unreachable from here too, or says it is exiting (it advertises no free space);
+// the one joining answers.
+func (n *Node) vetStewardSet(ctx context.Context, _ *manifest.Manifest, _ cid.Cid, cur, next manifest.StewardSet) error {
+	var out, in []peer.ID
+	for _, p := range cur.Members {
+		if !slices.Contains(next.Members, p) {
+			out = append(out, p)
+		}
+	}
+	for _, p := range next.Members {
+		if !slices.Contains(cur.Members, p) {
+			in = append(in, p)
+		}
+	}
+	if len(out) > 1 || len(in) > 1 {
+		return fmt.Errorf("a handover replaces one steward at a time, not %d out and %d in", len(out), len(in))
+	}
+	for _, p := range out {
+		if p == n.host.ID() {
+			if !n.exiting() {
+				return errors.New("this steward is not leaving")
+			}
+			continue
+		}
+		ictx, cancel := context.WithTimeout(ctx, infoTimeout)
+		info, err := n.xfer.Info(ictx, p)
+		cancel()
+		if err == nil && info.Free > 0 {
+			return fmt.Errorf("steward %s still answers and is not exiting", p.ShortString())
+		}
+	}
+	for _, p := range in {
+		ictx, cancel := context.WithTimeout(ctx, infoTimeout)
+		_, err := n.xfer.Info(ictx, p)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("new steward %s does not answer: %w", p.ShortString(), err)
+		}
+	}
+	return nil
+}
+
+// checkStewards replaces, in f, a co-steward that has not answered for stewardProbeGrace. Only
+// the first live steward in rendezvous order acts, so co-stewards do not race.
+func (n *Node) checkStewards(ctx context.Context, f stewardedFile, alive func(peer.ID) bool) {
+	if len(f.loc.Stewards) == 0 {
+		return
+	}
+	cur := f.loc.Stewards[len(f.loc.Stewards)-1]
+	if !slices.Contains(cur.Members, n.host.ID()) {
+		return
+	}
+	var live []peer.ID
+	var dead peer.ID
+	for _, p := range cur.Members {
+		if p == n.host.ID() || alive(p) {
+			live = append(live, p)
+		} else if dead == "" && n.health.downFor(p) >= n.stewardProbeGrace() {
+			dead = p
+		}
+	}
+	if dead == "" || stewardRank(f.mc, live, n.host.ID()) != 0 || 2*(len(live)-1) < len(cur.Members)-1 {
+		return
+	}
+	if err := n.replaceSteward(ctx, f, dead); err != nil {
+		n.log.Info("could not replace a dead steward", "manifest", f.mc, "steward", dead, "err", err)
+	}
+}

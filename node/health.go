@@ -96,3 +96,14 @@ func (h *health) isDown(p peer.ID) bool {
 	hh := h.holders[p]
 	return hh != nil && hh.down
 }
+
+// downFor is how long p has been unreachable (0 if it is not).
+func (h *health) downFor(p peer.ID) time.Duration {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	hh := h.holders[p]
+	if hh == nil || !hh.down {
+		return 0
+	}
+	return time.Since(hh.since)
+}

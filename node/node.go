@@ -151,6 +151,7 @@ func New(ctx context.Context, r *repo.Repo, opt Options) (_ *Node, err error) {
 	n.auditor = transfer.NewAuditor(n.host, n.store, n.budget)
 	n.endorser = transfer.NewEndorser(n.host, n.stewards, priv, n.budget)
 	n.endorser.Vet = n.vetEntry
+	n.endorser.VetSet = n.vetStewardSet
 	n.server.OrphanLease = cfg.Intervals.OrphanLease.D()
 	n.xfer.OrphanLease = cfg.Intervals.OrphanLease.D()
 	n.startCollector()

@@ -40,10 +40,12 @@ func (n *Node) repairRound(ctx context.Context) {
 	now := time.Now()
 	var cands []reputation.Candidate
 	rng := mrand.New(mrand.NewPCG(uint64(now.UnixNano()), 0x726570))
+	alive := n.probeCache(ctx)
 	_ = n.forEachStewarded(func(f stewardedFile) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		n.checkStewards(ctx, f, alive)
 		segs := n.segmentHealth(f)
 		thr := n.repairThreshold(f.m)
 		if !anyBelow(segs, thr) {
@@ -395,5 +397,27 @@ func (n *Node) confirmEntries(ctx context.Context, f stewardedFile, entries []ma
 		if err != nil {
 			n.log.Info("new holder did not confirm; its collector will", "holder", e.Receipt.Holder, "err", err)
 		}
+	}
+}
+
+// probeCache answers whether a peer is alive, asking it (Info) at most once per round and
+// recording the answer in the steward's health view.
+func (n *Node) probeCache(ctx context.Context) func(peer.ID) bool {
+	seen := map[peer.ID]bool{}
+	return func(p peer.ID) bool {
+		if ok, done := seen[p]; done {
+			return ok
+		}
+		ictx, cancel := context.WithTimeout(ctx, infoTimeout)
+		_, err := n.xfer.Info(ictx, p)
+		cancel()
+		ok := err == nil
+		if ok {
+			n.health.reachable(p)
+		} else if ctx.Err() == nil {
+			n.health.unreachable(p, time.Now())
+		}
+		seen[p] = ok
+		return ok
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/cairn-storage/cairn/node/api"
 	"github.com/cairn-storage/cairn/node/manifest"
+	"github.com/cairn-storage/cairn/reputation"
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/peer"
 )
@@ -85,17 +86,52 @@ func (n *Node) Stat(ctx context.Context, capStr string) (*api.StatResult, error)
 		})
 	}
 	wg.Wait()
+	out.FullHealth = true
+	now := time.Now().Unix()
 	for i := range out.Segments {
 		s := &out.Segments[i]
-		for _, sh := range s.Shards {
-			if sh.Answers {
+		answering := 0
+		for j := range s.Shards {
+			sh := &s.Shards[j]
+			if !sh.Answers {
+				continue
+			}
+			answering++
+			if h, err := peer.Decode(sh.Holder); err == nil {
+				r, params, _ := n.scores.record(h)
+				sh.Healthy = params.Status(r, now) != reputation.Disqualified
+			}
+			if sh.Healthy {
 				s.Healthy++
 			}
 		}
-		if s.Healthy < m.K {
+		if answering < m.K {
 			out.Retrievable = false
 		}
+		if s.Healthy < m.N {
+			out.FullHealth = false
+		}
 	}
+	out.LastRepair = lastRepair(m, loc)
 	sort.Strings(out.Stewards)
 	return out, nil
+}
+
+// lastRepair is the time of the newest receipt that a steward majority, not the owner, made
+// count: a repair's or a handover's. It is read from the signed record, so every reader agrees.
+func lastRepair(m *manifest.Manifest, loc *manifest.Locations) int64 {
+	var t int64
+	for _, e := range loc.Entries {
+		owner := false
+		for _, s := range e.Endorsements {
+			if s.Signer == m.Owner {
+				owner = true
+				break
+			}
+		}
+		if !owner {
+			t = max(t, e.Receipt.Time)
+		}
+	}
+	return t
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"path/filepath"
+	"time"
 
 	"github.com/cairn-storage/cairn/node"
 	"github.com/cairn-storage/cairn/node/api"
@@ -93,6 +94,18 @@ func (a *app) serveNode(ctx context.Context, r *repo.Repo, ln net.Listener, n *n
 		a.printf("  %s\n", addr)
 	}
 	a.printf("API:     %s\nDaemon is ready\n", url)
+	// A completed graceful exit stops the daemon, a moment after the exit's answer went out.
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go func() {
+		select {
+		case <-n.Exited():
+			a.printf("exit complete: every shard is handed over; stopping\n")
+			time.Sleep(time.Second)
+			stop()
+		case <-ctx.Done():
+		}
+	}()
 	err = api.Serve(ctx, ln, api.NewServer(n, token))
 	fmt.Fprintln(a.stderr, "cairn: shutting down")
 	return err
