@@ -144,8 +144,9 @@ type getter struct {
 // holders returns who holds shard idx of segment seg, per the current record.
 func (g *getter) holders(seg, idx int) []peer.ID {
 	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.loc.Holders(seg, idx, g.m.N)
+	hs := g.loc.Holders(seg, idx, g.m.N)
+	g.mu.Unlock()
+	return g.n.byReputation(hs)
 }
 
 // widen asks every steward, not just the first that answered, and merges all their records: a

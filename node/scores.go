@@ -1,10 +1,12 @@
 package node
 
 import (
+	"cmp"
 	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -114,4 +116,20 @@ func (s *scores) save() error {
 		return err
 	}
 	return nil
+}
+
+// byReputation orders holders best first by this node's placement rank (stable, so equals keep
+// the record's order): a reader tries liars and refusers last.
+func (n *Node) byReputation(hs []peer.ID) []peer.ID {
+	if len(hs) < 2 {
+		return hs
+	}
+	rank := make(map[peer.ID]float64, len(hs))
+	for _, h := range hs {
+		c := reputation.Candidate{ID: reputation.NodeID(h)}
+		n.scores.placement(&c)
+		rank[h] = c.Score
+	}
+	slices.SortStableFunc(hs, func(a, b peer.ID) int { return cmp.Compare(rank[b], rank[a]) })
+	return hs
 }
