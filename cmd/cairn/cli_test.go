@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cairn-storage/cairn/node/api"
 	"github.com/cairn-storage/cairn/node/config"
@@ -201,6 +202,8 @@ func TestArgumentErrors(t *testing.T) {
 		{[]string{"--repo", noDaemon, "id"}, "daemon is not running at repo " + noDaemon + " (start it with: cairn daemon --repo " + noDaemon + ")"},
 		{[]string{"--repo", noDaemon, "put", file}, "daemon is not running"},
 		{[]string{"--repo", noDaemon, "get", validCap, "-o", "x"}, "daemon is not running"},
+		{[]string{"--repo", noDaemon, "exit"}, "daemon is not running"},
+		{[]string{"exit", "now"}, `unexpected argument "now"`},
 		{[]string{"--repo", missingRepo, "ls"}, "no cairn repo at " + missingRepo},
 		{[]string{"--repo", missingRepo, "daemon"}, "no cairn repo at " + missingRepo},
 		{[]string{"devnet", "--nodes", "251", "--root", dir}, "between 1 and 250"},
@@ -259,4 +262,218 @@ func TestDaemonRefusesNonLoopbackAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustFail(t, cli(t, "--repo", dir, "daemon"), "not a loopback address")
+}
+
+// fields collapses a table row's padding, so tests compare cells, not column widths.
+func fields(line string) string { return strings.Join(strings.Fields(line), " ") }
+
+// tableRows returns the non-empty lines of a table without its header.
+func tableRows(t *testing.T, out, header string) []string {
+	t.Helper()
+	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+	if len(lines) == 0 || fields(lines[0]) != header {
+		t.Fatalf("table header %q, want %q; output:\n%s", lines[0], header, out)
+	}
+	var rows []string
+	for _, l := range lines[1:] {
+		rows = append(rows, fields(l))
+	}
+	return rows
+}
+
+// scoredPeers are four peers, given out of order; ranks 0.95, 0.5, 0.5 (a tie), 0.
+func scoredPeers() []api.PeerInfo {
+	id := func(c string) string { return "12D3KooW" + strings.Repeat(c, 44) }
+	return []api.PeerInfo{
+		{ID: id("D"), Status: "disqualified", Disqualified: true, Score: 0.1, Suspension: 1, Vetted: true,
+			AuditsPassed: 3, AuditsFailed: 9},
+		{ID: id("C"), Status: "unvetted", Score: 0.5, Suspension: 1, Rank: 0.5, AuditsPassed: 1},
+		{ID: id("B"), Status: "healthy", Score: 0.95, Suspension: 1, Rank: 0.95, Vetted: true,
+			AuditsPassed: 40, AuditsFailed: 1, AuditsTimedOut: 2, Connected: true, InRoutingTable: true},
+		{ID: id("A"), Status: "warned", Score: 0.62501, Suspension: 0.8, Rank: 0.5, Vetted: true,
+			AuditsPassed: 12, AuditsTimedOut: 5},
+	}
+}
+
+func TestPeersJSON(t *testing.T) {
+	fn := newFakeNode()
+	r := fakeDaemon(t, fn)
+	fn.mu.Lock()
+	fn.peers = []api.PeerInfo{}
+	fn.mu.Unlock()
+	res := cli(t, "--repo", r, "peers", "--json")
+	mustOK(t, res)
+	if strings.TrimSpace(res.stdout) != "[]" {
+		t.Fatalf("no peers: %q, want []", res.stdout)
+	}
+
+	fn.mu.Lock()
+	fn.peers = scoredPeers()
+	fn.mu.Unlock()
+	res = cli(t, "--repo", r, "peers", "--json")
+	mustOK(t, res)
+	var raw []map[string]any
+	if err := json.Unmarshal([]byte(res.stdout), &raw); err != nil || len(raw) != 4 {
+		t.Fatalf("peers --json: %v %q", err, res.stdout)
+	}
+	for i, p := range raw {
+		for _, key := range []string{"id", "score", "suspension", "vetted", "disqualified", "audits_passed", "audits_failed",
+			"audits_timed_out", "rank", "status", "connected"} {
+			if _, ok := p[key]; !ok {
+				t.Errorf("peer %d lacks %q: %v", i, key, p)
+			}
+		}
+	}
+	if p := raw[0]; !strings.HasSuffix(p["id"].(string), "AAAA") || p["score"] != 0.62501 || p["audits_timed_out"] != 5.0 {
+		t.Fatalf("first peer (by ID) is %v", p)
+	}
+}
+
+func TestPeersTables(t *testing.T) {
+	fn := newFakeNode()
+	r := fakeDaemon(t, fn)
+	fn.mu.Lock()
+	fn.peers = scoredPeers()
+	fn.mu.Unlock()
+
+	res := cli(t, "--repo", r, "peers")
+	mustOK(t, res)
+	rows := tableRows(t, res.stdout, "PEER ROUTING TABLE ADDRESSES")
+	if len(rows) != 4 {
+		t.Fatalf("rows %q", rows)
+	}
+	for i, c := range "ABCD" { // by ID, full IDs
+		if !strings.HasPrefix(rows[i], "12D3KooW"+strings.Repeat(string(c), 44)) {
+			t.Errorf("row %d is %q, want peer %c", i, rows[i], c)
+		}
+	}
+
+	res = cli(t, "--repo", r, "peers", "--scores")
+	mustOK(t, res)
+	rows = tableRows(t, res.stdout, "PEER STATUS SCORE SUSPENSION RANK AUDITS PASSED/FAILED/TIMED-OUT VETTED")
+	want := []string{ // best rank first, the tie by ID
+		"12D3KooW…BBBBBB healthy 0.9500 1.0000 0.9500 40/1/2 yes",
+		"12D3KooW…AAAAAA warned 0.6250 0.8000 0.5000 12/0/5 yes",
+		"12D3KooW…CCCCCC unvetted 0.5000 1.0000 0.5000 1/0/0 no",
+		"12D3KooW…DDDDDD disqualified 0.1000 1.0000 0.0000 3/9/0 yes",
+	}
+	if strings.Join(rows, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("peers --scores rows:\n%s\nwant:\n%s", strings.Join(rows, "\n"), strings.Join(want, "\n"))
+	}
+
+	fn.mu.Lock()
+	fn.peers = []api.PeerInfo{}
+	fn.mu.Unlock()
+	if res := cli(t, "--repo", r, "peers", "--scores"); res.code != 0 || res.stdout != "no peers\n" {
+		t.Fatalf("no peers: %+v", res)
+	}
+}
+
+func TestStatHealthAndRepair(t *testing.T) {
+	fn := newFakeNode()
+	r := fakeDaemon(t, fn)
+	capability := cli(t, "--repo", r, "put", "-q", writeFile(t, t.TempDir(), "f", []byte("some notes"))).lastLine()
+
+	res := cli(t, "--repo", r, "stat", capability)
+	mustOK(t, res)
+	for _, want := range []string{"segment 0: 10 B, healthy 1/4, 2 of 3 shards answer (need 2)",
+		"full health: no\n", "last repair: never\n"} {
+		if !strings.Contains(res.stdout, want) {
+			t.Errorf("stat output lacks %q:\n%s", want, res.stdout)
+		}
+	}
+	var rows []string
+	for _, l := range strings.Split(res.stdout, "\n") {
+		if strings.HasPrefix(l, "  ") {
+			rows = append(rows, fields(l))
+		}
+	}
+	want := "SHARD HOLDER HEALTHY ANSWERS|0 12D3KooW…AAAAAA yes yes|1 12D3KooW…BBBBBB no no (dial failed: * refused)|" +
+		"2 12D3KooW…CCCCCC no yes"
+	if strings.Join(rows, "|") != want {
+		t.Errorf("shard table %q, want %q", strings.Join(rows, "|"), want)
+	}
+
+	const repaired = 1700000000
+	fn.mu.Lock()
+	fn.lastRepair = repaired
+	fn.mu.Unlock()
+	res = cli(t, "--repo", r, "stat", capability)
+	if want := "last repair: " + time.Unix(repaired, 0).Format("2006-01-02 15:04") + "\n"; !strings.Contains(res.stdout, want) {
+		t.Errorf("stat output lacks %q:\n%s", want, res.stdout)
+	}
+
+	res = cli(t, "--repo", r, "stat", "--json", capability)
+	mustOK(t, res)
+	var raw struct {
+		FullHealth *bool  `json:"full_health"`
+		LastRepair *int64 `json:"last_repair"`
+		Segments   []struct {
+			Healthy *int             `json:"healthy"`
+			Shards  []map[string]any `json:"shards"`
+		} `json:"segments"`
+	}
+	if err := json.Unmarshal([]byte(res.stdout), &raw); err != nil {
+		t.Fatalf("stat --json %q: %v", res.stdout, err)
+	}
+	if raw.FullHealth == nil || *raw.FullHealth || raw.LastRepair == nil || *raw.LastRepair != repaired ||
+		len(raw.Segments) != 1 || raw.Segments[0].Healthy == nil || *raw.Segments[0].Healthy != 1 {
+		t.Fatalf("stat --json: %s", res.stdout)
+	}
+	for i, sh := range raw.Segments[0].Shards {
+		if sh["holder"] == nil || sh["healthy"] != (i == 0) {
+			t.Errorf("shard %d: %v, want holder and healthy=%v", i, sh, i == 0)
+		}
+	}
+}
+
+func TestExitCommand(t *testing.T) {
+	fn := newFakeNode()
+	r := fakeDaemon(t, fn)
+	setExit := func(res *api.ExitResult, err error) {
+		fn.mu.Lock()
+		fn.exitRes, fn.exitErr = res, err
+		fn.mu.Unlock()
+	}
+
+	res := cli(t, "--repo", r, "exit")
+	mustOK(t, res)
+	if res.stdout != "exit complete: 7 shards held, 7 moved, 0 failed; locations of 3 files updated; the daemon is stopping\n" {
+		t.Fatalf("exit output %q", res.stdout)
+	}
+	var er api.ExitResult
+	res = cli(t, "--repo", r, "exit", "--json")
+	mustOK(t, res)
+	if err := json.Unmarshal([]byte(res.stdout), &er); err != nil || er != (api.ExitResult{Shards: 7, Moved: 7, Files: 3, Complete: true}) {
+		t.Fatalf("exit --json: %+v %v %q", er, err, res.stdout)
+	}
+	setExit(&api.ExitResult{Complete: true}, nil)
+	if res := cli(t, "--repo", r, "exit"); res.code != 0 || !strings.Contains(res.stdout, "holds no shards") {
+		t.Fatalf("nothing to hand over: %+v", res)
+	}
+
+	// Not complete: a failure exit status, and how to carry on.
+	setExit(&api.ExitResult{Shards: 7, Moved: 5, Failed: 2, Files: 2, Error: "2 shards found\nno taker"}, nil)
+	res = cli(t, "--repo", r, "exit")
+	mustFail(t, res, "exit not complete: 2 shards are still on this node (2 shards found no taker); run 'cairn exit' again (or restart the daemon) to resume")
+	if res.stdout != "exit incomplete: 7 shards held, 5 moved, 2 failed; locations of 2 files updated\n" {
+		t.Fatalf("incomplete exit output %q", res.stdout)
+	}
+	res = cli(t, "--repo", r, "exit", "--json")
+	mustFail(t, res, "run 'cairn exit' again")
+	if err := json.Unmarshal([]byte(res.stdout), &er); err != nil || er.Complete || er.Failed != 2 {
+		t.Fatalf("incomplete exit --json: %+v %v", er, err)
+	}
+
+	// The daemon refuses to start: its reason, as for any command.
+	setExit(nil, apiErr{api.CodeTooFewNodes, "exit: no other node can take shards"})
+	mustFail(t, cli(t, "--repo", r, "exit"), "exit: no other node can take shards")
+
+	res = cli(t, "exit", "--help")
+	mustOK(t, res)
+	for _, want := range []string{"daemon stops", "resumable", "run 'cairn exit' again", "exit status is 0 only when"} {
+		if !strings.Contains(res.stdout, want) {
+			t.Errorf("help lacks %q:\n%s", want, res.stdout)
+		}
+	}
 }

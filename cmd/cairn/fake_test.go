@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -26,6 +27,12 @@ type fakeNode struct {
 	putErr  error
 	getCut  int // >0: Get fails after writing this many bytes
 	lastPut api.PutOptions
+	// lastRepair is what Stat reports as the file's last repair (0 = never).
+	lastRepair int64
+	peers      []api.PeerInfo // nil: one routing-table peer without scores
+	// exitRes and exitErr are what Exit returns; both nil: a complete exit.
+	exitRes *api.ExitResult
+	exitErr error
 }
 
 type apiErr struct{ code, msg string }
@@ -88,10 +95,11 @@ func (f *fakeNode) Stat(ctx context.Context, capability string) (*api.StatResult
 	return &api.StatResult{CID: "bagfake", Name: f.names[capability], Size: int64(len(b)), K: 2, N: 4,
 		SegmentSize: 16 << 20, Cipher: "aes-256-gcm", Stewards: []string{"a", "b"},
 		Segments: []api.SegmentStat{{Index: 0, Size: int64(len(b)), Healthy: 1, Shards: []api.ShardStat{
-			{Index: 0, Holder: "12D3KooWAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", Answers: true},
+			{Index: 0, Holder: "12D3KooWAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", Answers: true, Healthy: true},
 			{Index: 1, Holder: "12D3KooWBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB", Error: "dial failed:\n  * refused"},
+			{Index: 2, Holder: "12D3KooWCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC", Answers: true}, // a disqualified holder
 		}}},
-		Retrievable: false}, nil
+		Retrievable: false, LastRepair: f.lastRepair}, nil
 }
 
 func (f *fakeNode) List(ctx context.Context) ([]api.ListEntry, error) {
@@ -117,6 +125,11 @@ func (f *fakeNode) ID(ctx context.Context) (*api.IDResult, error) {
 }
 
 func (f *fakeNode) Peers(ctx context.Context) ([]api.PeerInfo, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.peers != nil {
+		return slices.Clone(f.peers), nil
+	}
 	return []api.PeerInfo{{PeerID: "12D3KooWpeer", Address: []string{"/ip4/127.0.2.1/tcp/1"}, InRoutingTable: true}}, nil
 }
 
@@ -185,5 +198,10 @@ func mustOK(t *testing.T, r result) {
 }
 
 func (f *fakeNode) Exit(context.Context) (*api.ExitResult, error) {
-	return &api.ExitResult{Complete: true}, nil
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.exitRes == nil && f.exitErr == nil {
+		return &api.ExitResult{Shards: 7, Moved: 7, Files: 3, Complete: true}, nil
+	}
+	return f.exitRes, f.exitErr
 }

@@ -14,7 +14,7 @@ func newStatCmd(a *app) *cobra.Command {
 	var jsonOut bool
 	cmd := &cobra.Command{
 		Use:   "stat CAP",
-		Short: "Show a file's layout and which shard holders answer",
+		Short: "Show a file's layout, which shard holders answer and how healthy it is",
 		Args:  argNames("CAP"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.stat(cmd.Context(), args[0], jsonOut)
@@ -59,20 +59,39 @@ func printStat(w io.Writer, st *api.StatResult) {
 	fmt.Fprintf(tw, "stewards\t%d\n", len(st.Stewards))
 	tw.Flush()
 	for _, seg := range st.Segments {
-		fmt.Fprintf(w, "\nsegment %d: %s, %d of %d shards answer (need %d)\n",
-			seg.Index, humanSize(seg.Size), seg.Healthy, len(seg.Shards), st.K)
+		n := st.N
+		if n <= 0 { // a stat without n: count the shards listed
+			n = len(seg.Shards)
+		}
+		answer := 0
+		for _, sh := range seg.Shards {
+			if sh.Answers {
+				answer++
+			}
+		}
+		fmt.Fprintf(w, "\nsegment %d: %s, healthy %d/%d, %d of %d shards answer (need %d)\n",
+			seg.Index, humanSize(seg.Size), seg.Healthy, n, answer, len(seg.Shards), st.K)
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "  SHARD\tHOLDER\tANSWERS")
+		fmt.Fprintln(tw, "  SHARD\tHOLDER\tHEALTHY\tANSWERS")
 		for _, sh := range seg.Shards {
 			ans := yesNo(sh.Answers)
 			if sh.Error != "" {
 				ans += " (" + oneLine(sh.Error, 100) + ")"
 			}
-			fmt.Fprintf(tw, "  %d\t%s\t%s\n", sh.Index, shortID(sh.Holder), ans)
+			fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\n", sh.Index, shortID(sh.Holder), yesNo(sh.Healthy), ans)
 		}
 		tw.Flush()
 	}
-	fmt.Fprintf(w, "\nretrievable: %s\n", yesNo(st.Retrievable))
+	fmt.Fprintf(w, "\nretrievable: %s\nfull health: %s\nlast repair: %s\n",
+		yesNo(st.Retrievable), yesNo(st.FullHealth), lastRepair(st.LastRepair))
+}
+
+// lastRepair names when a steward majority last re-placed a shard of the file.
+func lastRepair(sec int64) string {
+	if sec == 0 {
+		return "never"
+	}
+	return unixTime(sec)
 }
 
 func newLsCmd(a *app) *cobra.Command {

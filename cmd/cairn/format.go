@@ -2,8 +2,11 @@ package main
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/cairn-storage/cairn/node/api"
 )
 
 // humanSize prints bytes in binary units, e.g. "12.3 MiB".
@@ -26,6 +29,19 @@ func shortID(id string) string {
 		return id
 	}
 	return id[:8] + "…" + id[len(id)-6:]
+}
+
+// peerID is the peer's ID under its current name, or the old one from an older daemon.
+func peerID(p api.PeerInfo) string {
+	if p.ID != "" {
+		return p.ID
+	}
+	return p.PeerID
+}
+
+// fixed4 prints a score in [0,1] with four decimals, enough to tell audits apart.
+func fixed4(f float64) string {
+	return strconv.FormatFloat(f, 'f', 4, 64)
 }
 
 func yesNo(b bool) string {

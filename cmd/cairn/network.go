@@ -1,7 +1,10 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
+	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -40,11 +43,15 @@ func newIDCmd(a *app) *cobra.Command {
 }
 
 func newPeersCmd(a *app) *cobra.Command {
-	var jsonOut bool
+	var jsonOut, scores bool
 	cmd := &cobra.Command{
 		Use:   "peers",
-		Short: "List connected peers",
-		Args:  argNames(),
+		Short: "List known peers, and with --scores how this node rates them",
+		Long: "List the peers this node is connected to, has in its routing table, or has scored.\n" +
+			"--scores shows this node's own view of each peer, best first: status, audit score,\n" +
+			"suspension (availability; low means timeouts, not lies), rank (the placement weight;\n" +
+			"0 gets no new data), audits passed/failed/timed out, and whether it is vetted.",
+		Args: argNames(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := a.client()
 			if err != nil {
@@ -54,9 +61,10 @@ func newPeersCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			sortPeers(peers, scores)
 			if jsonOut {
 				if peers == nil {
-					peers = []api.PeerInfo{}
+					peers = []api.PeerInfo{} // scripts get an array, never null
 				}
 				return a.printJSON(peers)
 			}
@@ -64,14 +72,46 @@ func newPeersCmd(a *app) *cobra.Command {
 				a.printf("no peers\n")
 				return nil
 			}
+			if scores {
+				return printPeerScores(a.stdout, peers)
+			}
 			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "PEER\tROUTING TABLE\tADDRESSES")
 			for _, p := range peers {
-				fmt.Fprintf(tw, "%s\t%s\t%s\n", p.PeerID, yesNo(p.InRoutingTable), strings.Join(p.Address, " "))
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", peerID(p), yesNo(p.InRoutingTable), strings.Join(p.Address, " "))
 			}
 			return tw.Flush()
 		},
 	}
 	cmd.Flags().BoolVar(&jsonOut, "json", false, "print the result as JSON")
+	cmd.Flags().BoolVar(&scores, "scores", false, "show reputation: status, score, suspension, rank, audits; best first")
 	return cmd
+}
+
+// sortPeers orders by ID, or with byRank best placement weight first (ties by ID), so the
+// output is stable from one call to the next.
+func sortPeers(peers []api.PeerInfo, byRank bool) {
+	slices.SortStableFunc(peers, func(x, y api.PeerInfo) int {
+		if byRank {
+			if c := cmp.Compare(y.Rank, x.Rank); c != 0 {
+				return c
+			}
+		}
+		return strings.Compare(peerID(x), peerID(y))
+	})
+}
+
+func printPeerScores(w io.Writer, peers []api.PeerInfo) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "PEER\tSTATUS\tSCORE\tSUSPENSION\tRANK\tAUDITS PASSED/FAILED/TIMED-OUT\tVETTED")
+	for _, p := range peers {
+		status := p.Status
+		if status == "" {
+			status = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d/%d/%d\t%s\n", shortID(peerID(p)), status,
+			fixed4(p.Score), fixed4(p.Suspension), fixed4(p.Rank),
+			p.AuditsPassed, p.AuditsFailed, p.AuditsTimedOut, yesNo(p.Vetted))
+	}
+	return tw.Flush()
 }

@@ -38,7 +38,7 @@ func newRootCmd(a *app) *cobra.Command {
 	root.AddCommand(
 		newInitCmd(a), newDaemonCmd(a), newDevnetCmd(a),
 		newPutCmd(a), newGetCmd(a), newStatCmd(a), newLsCmd(a), newRmCmd(a),
-		newIDCmd(a), newPeersCmd(a),
+		newIDCmd(a), newPeersCmd(a), newExitCmd(a),
 	)
 	return root
 }

@@ -290,7 +290,14 @@ func decodeError(resp *http.Response) error {
 	return &Error{Code: codeFromStatus(resp.StatusCode), Message: "cairn daemon API: " + msg}
 }
 
-// Exit is not wired yet.
+// Exit asks the daemon to hand every shard it holds to other nodes and waits for the pass to
+// end, which can take minutes; bound it with ctx. Canceling ctx closes the request, which
+// cancels the pass's context in the daemon. Not complete is a result, not an error: see
+// ExitResult.Complete and Error.
 func (c *Client) Exit(ctx context.Context) (*ExitResult, error) {
-	return nil, &Error{Code: CodeInternal, Message: "exit: not implemented yet"}
+	var res ExitResult
+	if err := c.call(ctx, "exit", struct{}{}, &res); err != nil {
+		return nil, err
+	}
+	return &res, nil
 }

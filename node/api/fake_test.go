@@ -30,7 +30,11 @@ type fakeBackend struct {
 	getCutErr   error
 	statErr     error
 	// getHook, if set, replaces Get entirely.
-	getHook func(w io.Writer, start func(int64)) error
+	getHook   func(w io.Writer, start func(int64)) error
+	peersHook func() []PeerInfo // nil: one routing-table peer
+	// exitHook, if set, replaces Exit; exitCalls counts calls that reached the backend.
+	exitHook  func(ctx context.Context) (*ExitResult, error)
+	exitCalls int
 }
 
 func newFake() *fakeBackend {
@@ -112,9 +116,27 @@ func (f *fakeBackend) ID(ctx context.Context) (*IDResult, error) {
 }
 
 func (f *fakeBackend) Peers(ctx context.Context) ([]PeerInfo, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.peersHook != nil {
+		return f.peersHook(), nil
+	}
 	return []PeerInfo{{PeerID: "12D3KooWother", InRoutingTable: true}}, nil
 }
 
-func (f *fakeBackend) Exit(context.Context) (*ExitResult, error) {
-	return &ExitResult{Complete: true}, nil
+func (f *fakeBackend) Exit(ctx context.Context) (*ExitResult, error) {
+	f.mu.Lock()
+	f.exitCalls++
+	hook := f.exitHook
+	f.mu.Unlock()
+	if hook != nil {
+		return hook(ctx)
+	}
+	return &ExitResult{Shards: 3, Moved: 3, Files: 2, Complete: true}, nil
+}
+
+func (f *fakeBackend) exitCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.exitCalls
 }

@@ -27,6 +27,7 @@ func NewServer(b Backend, token string) http.Handler {
 		"rm":    s.remove,
 		"id":    s.id,
 		"peers": s.peers,
+		"exit":  s.exit,
 	}
 	return guard(token, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h, ok := routes[strings.TrimPrefix(r.URL.Path, Prefix)]
@@ -196,6 +197,36 @@ func (s *server) peers(w http.ResponseWriter, r *http.Request) {
 	res, err := s.b.Peers(r.Context())
 	if res == nil {
 		res = []PeerInfo{}
+	}
+	for i := range res { // id is the current name, peer_id the old one: scripts may read either
+		if res[i].ID == "" {
+			res[i].ID = res[i].PeerID
+		} else if res[i].PeerID == "" {
+			res[i].PeerID = res[i].ID
+		}
+	}
+	reply(w, res, err)
+}
+
+// exit runs one graceful-exit pass; it can take minutes. Like put and get it runs under the
+// request's context, which ends when the client goes away or, after the shutdown grace, when
+// the daemon stops. A pass that ends part-way with a result still sends that result (as not
+// complete, with the cause in Error), since what moved is what the user needs to see.
+func (s *server) exit(w http.ResponseWriter, r *http.Request) {
+	if !decodeEmpty(w, r) {
+		return
+	}
+	res, err := s.b.Exit(r.Context())
+	if err != nil && res != nil {
+		partial := *res
+		partial.Complete = false
+		if partial.Error == "" {
+			partial.Error = err.Error()
+		}
+		res, err = &partial, nil
+	}
+	if err == nil && res == nil {
+		err = &Error{Code: CodeInternal, Message: "exit: the node returned no result"}
 	}
 	reply(w, res, err)
 }

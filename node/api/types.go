@@ -59,8 +59,8 @@ type ShardStat struct {
 	Holders []string `json:"holders,omitempty"` // every holder with an endorsed storage receipt
 	Answers bool     `json:"answers"`           // a holder answered that it has the shard
 	// Healthy: a holder answers for it and this node does not hold that holder disqualified.
-	Healthy bool `json:"healthy"`
-	Error   string   `json:"error,omitempty"`
+	Healthy bool   `json:"healthy"`
+	Error   string `json:"error,omitempty"`
 }
 
 type SegmentStat struct {

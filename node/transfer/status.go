@@ -25,7 +25,7 @@ func statusOf(err error) Status {
 		return wire.Fail(wire.CodeFull, err)
 	case errors.Is(err, ErrBusy):
 		return wire.Fail(wire.CodeBusy, err)
-	case errors.Is(err, store.ErrForbidden):
+	case errors.Is(err, store.ErrForbidden), errors.Is(err, ErrNotAllowed):
 		return wire.Fail(wire.CodeForbidden, err)
 	default:
 		return wire.Fail(wire.CodeInternal, err)
