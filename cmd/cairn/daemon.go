@@ -72,6 +72,7 @@ func (a *app) runDaemon(ctx context.Context, bootstrap []string, level slog.Leve
 		}
 		return fmt.Errorf("start node: %w", err)
 	}
+	injectFault(n, log)
 	serveErr := a.serveNode(ctx, r, ln, n, token)
 	r.RemoveRunFiles()
 	if err := n.Close(); err != nil && serveErr == nil {

@@ -37,7 +37,10 @@ func newRestarted(t *testing.T) *restarted {
 
 // start runs "cairn daemon --repo DIR" as a child of the test, with no flags, and returns
 // without waiting for it: see waitRejoined.
-func (r *restarted) start(dir string) {
+func (r *restarted) start(dir string) { r.startWith(dir) }
+
+// startWith is start with extra environment variables (e.g. a fault to inject).
+func (r *restarted) startWith(dir string, env ...string) {
 	t := r.t
 	t.Helper()
 	self, err := os.Executable()
@@ -50,7 +53,7 @@ func (r *restarted) start(dir string) {
 	}
 	defer logf.Close()
 	cmd := exec.Command(self, "--repo", dir, "daemon")
-	cmd.Env = append(os.Environ(), asCLI+"=1")
+	cmd.Env = append(append(os.Environ(), asCLI+"=1"), env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
