@@ -40,6 +40,7 @@ func (b *bench) startDevnet(ctx context.Context) error {
 	if o.n > 0 {
 		args = append(args, "--n", strconv.Itoa(o.n))
 	}
+	args = append(args, o.devnetArgs...)
 	logPath := filepath.Join(b.work, "devnet.log")
 	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_TRUNC|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {

@@ -27,6 +27,10 @@ type options struct {
 	timeout time.Duration
 	seed    uint64
 	note    string // why k/n were chosen for the user
+	// maintenance: "" = the node defaults; "compare" = alternate devnets with audits and
+	// repair running every few seconds (--fast) and off (--fast --no-maintenance).
+	maintenance string
+	devnetArgs  []string // extra `cairn devnet` flags of this bench (set by compare mode)
 }
 
 func parseFlags() (options, error) {
@@ -43,6 +47,7 @@ func parseFlags() (options, error) {
 	fs.BoolVar(&o.json, "json", false, "print results as a JSON object on stdout (the table goes to stderr)")
 	fs.DurationVar(&o.timeout, "timeout", 15*time.Minute, "abort (cleanly) after this long overall")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the input file's pseudo-random bytes (ChaCha8)")
+	fs.StringVar(&o.maintenance, "maintenance", "", `"compare": run devnets alternately with audits and repair every few seconds (devnet --fast) and with them off (--fast --no-maintenance), -runs rounds each, 2 devnets per mode, and report both`)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: go run ./cmd/cairn-bench [flags]\n\n"+
 			"Benchmarks cairn put/get throughput and peak memory over a loopback devnet.\n\n")
@@ -89,6 +94,8 @@ func parseFlags() (options, error) {
 			"with too_few_nodes; use -nodes >= %d or a smaller -n (and -k)", o.nodes, n, n)
 	case o.timeout <= 0:
 		return o, errors.New("-timeout must be positive")
+	case o.maintenance != "" && o.maintenance != "compare":
+		return o, fmt.Errorf("-maintenance %q: the only mode is \"compare\"", o.maintenance)
 	}
 	return o, nil
 }

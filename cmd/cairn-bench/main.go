@@ -72,6 +72,18 @@ func run() int {
 		fmt.Errorf("timed out after %s (raise -timeout)", opts.timeout))
 	defer cancelTimeout()
 
+	if opts.maintenance == "compare" {
+		err := runCompare(ctx, opts)
+		signal.Stop(sigs)
+		if err != nil {
+			if cause := context.Cause(ctx); cause != nil && !errors.Is(err, cause) {
+				err = fmt.Errorf("%w (%v)", cause, err)
+			}
+			fmt.Fprintf(os.Stderr, "cairn-bench: FAIL: %v\n", err)
+			return exitFailure
+		}
+		return 0
+	}
 	b := &bench{opts: opts, log: os.Stderr}
 	res, err := b.run(ctx)
 	b.cleanup()

@@ -27,6 +27,8 @@ type devnetFlags struct {
 	root  string
 	k, n  int
 	fast  bool
+	// noMaintenance turns audits and repair off, to measure what they cost.
+	noMaintenance bool
 }
 
 func newDevnetCmd(a *app) *cobra.Command {
@@ -49,7 +51,8 @@ func newDevnetCmd(a *app) *cobra.Command {
 	fl.StringVar(&f.root, "root", "", "directory holding the node repos (required)")
 	fl.IntVar(&f.k, "k", 0, "put.k in each node's config (default from config defaults)")
 	fl.IntVar(&f.n, "n", 0, "put.n in each node's config (default from config defaults)")
-	fl.BoolVar(&f.fast, "fast", false, "shorten every periodic interval to seconds (orphan lease, reprovide, ...) for tests and demos")
+	fl.BoolVar(&f.fast, "fast", false, "shorten every periodic interval to seconds (audits, repair, orphan lease, reprovide, ...) for tests and demos")
+	fl.BoolVar(&f.noMaintenance, "no-maintenance", false, "turn audits and repair off (to measure what they cost)")
 	return cmd
 }
 

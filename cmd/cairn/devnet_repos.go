@@ -152,6 +152,8 @@ func prepareDevnetRepos(f devnetFlags, root string) ([]*repo.Repo, error) {
 		saved[i] = r.Config
 		applyPutDefaults(&r.Config, f.k, f.n)
 		applyFast(&r.Config, f.fast)
+		r.Config.Maintenance.Audits = !f.noMaintenance
+		r.Config.Maintenance.Repair = !f.noMaintenance
 		if err := fixDevnetPorts(&r.Config, i+1); err != nil {
 			return nil, fmt.Errorf("%s: %w", r.Path, err)
 		}
