@@ -8,6 +8,7 @@ import (
 	mrand "math/rand/v2"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cairn-storage/cairn/node/codec"
@@ -28,14 +29,29 @@ const maxRepairSegments = 16
 type repairState struct {
 	mu    sync.Mutex
 	below map[cid.Cid]time.Time
+
+	// Counters for RepairStats.
+	shardsRead, bytesRead, shardsRebuilt, bytesWritten atomic.Int64
+}
+
+// RepairStats counts this node's repair work since it started.
+type RepairStats struct {
+	ShardsRead, BytesRead       int64 // healthy shards fetched to rebuild from
+	ShardsRebuilt, BytesWritten int64 // rebuilt shards stored on their new holders
+}
+
+// RepairStats reports the repair work this node did as a steward.
+func (n *Node) RepairStats() RepairStats {
+	r := &n.repairs
+	return RepairStats{ShardsRead: r.shardsRead.Load(), BytesRead: r.bytesRead.Load(),
+		ShardsRebuilt: r.shardsRebuilt.Load(), BytesWritten: r.bytesWritten.Load()}
 }
 
 // repairRound checks, as a steward, the health of every file this node stewards and repairs the
-// ones below the threshold. Who repairs: the stewards of the latest set are ranked by a hash of
-// (manifest, steward), and the one at rank r acts once the file has been below threshold for r
-// repair intervals. So normally exactly one steward works; if it is dead, the next takes over a
-// round later. Two stewards repairing at once is harmless, only wasteful: each adds holders'
-// receipts, which merge as a set (at most MaxHoldersPerShard per shard, newest kept).
+// ones below the threshold. Who repairs: a deterministic leader, the first live steward of the
+// latest set in a per-file rendezvous order (repairTurn); the others take over only if the file
+// stays below threshold for long. Two stewards repairing at once is harmless, only wasteful: each
+// adds holders' receipts, which merge as a set (at most MaxHoldersPerShard per shard, newest kept).
 func (n *Node) repairRound(ctx context.Context) {
 	now := time.Now()
 	var cands []reputation.Candidate
@@ -54,7 +70,7 @@ func (n *Node) repairRound(ctx context.Context) {
 			n.repairs.mu.Unlock()
 			return nil
 		}
-		if !n.repairTurn(f, now) {
+		if !n.repairTurn(f, now, alive) {
 			return nil
 		}
 		if cands == nil {
@@ -120,8 +136,14 @@ func (n *Node) holderHealthy(h peer.ID, c cid.Cid) bool {
 	return n.health.healthy(h, c)
 }
 
-// repairTurn reports whether this steward should repair f now (see repairRound).
-func (n *Node) repairTurn(f stewardedFile, now time.Time) bool {
+// repairTakeoverRounds is how many repair intervals a steward waits, per rank, before it repairs
+// a file whose live leader has not: the leader may be slow, or failing.
+const repairTakeoverRounds = 10
+
+// repairTurn reports whether this steward should repair f now. The stewards of the latest set
+// that answer probes are ranked (see stewardRank); the first repairs at once, the one at rank r
+// only after the file has been below threshold for r·repairTakeoverRounds intervals.
+func (n *Node) repairTurn(f stewardedFile, now time.Time, alive func(peer.ID) bool) bool {
 	n.repairs.mu.Lock()
 	since, ok := n.repairs.below[f.mc]
 	if !ok {
@@ -132,12 +154,18 @@ func (n *Node) repairTurn(f stewardedFile, now time.Time) bool {
 	if len(f.loc.Stewards) == 0 {
 		return true
 	}
-	members := f.loc.Stewards[len(f.loc.Stewards)-1].Members
-	rank := stewardRank(f.mc, members, n.host.ID())
+	var live []peer.ID
+	for _, p := range f.loc.Stewards[len(f.loc.Stewards)-1].Members {
+		if p == n.host.ID() || alive(p) {
+			live = append(live, p)
+		}
+	}
+	rank := stewardRank(f.mc, live, n.host.ID())
 	if rank < 0 {
 		return false // not a current steward: leave it to them
 	}
-	return now.Sub(since) >= time.Duration(rank)*n.repo.Config.Intervals.Repair.D()
+	wait := time.Duration(rank*repairTakeoverRounds) * n.repo.Config.Intervals.Repair.D()
+	return now.Sub(since) >= wait
 }
 
 // stewardRank is self's position when members are ordered by BLAKE3(manifest ‖ member), or -1:
@@ -249,6 +277,8 @@ func (n *Node) repairSegment(ctx context.Context, f stewardedFile, p reputation.
 			n.log.Info("repair target refused shard", "target", t, "err", err)
 			continue
 		}
+		n.repairs.shardsRebuilt.Add(1)
+		n.repairs.bytesWritten.Add(int64(size))
 		out[t] = append(out[t], uint32(p.Index*f.m.N+idx))
 	}
 	return out, nil
@@ -268,6 +298,8 @@ func (n *Node) readShard(ctx context.Context, f stewardedFile, si, i int) ([]byt
 		n.observeTransfer(sctx, h, seg.ShardSize, time.Since(start), err)
 		cancel()
 		if err == nil {
+			n.repairs.shardsRead.Add(1)
+			n.repairs.bytesRead.Add(int64(len(data)))
 			return data, nil
 		}
 		last = err

@@ -49,7 +49,7 @@ func TestRepairWithoutUploader(t *testing.T) {
 	}
 	net := fastNet(t, 9)
 	up := net.Nodes[0]
-	data := randomBytes(3<<20+777, 41) // 4 segments of 1 MiB
+	data := randomBytes(1<<20-777, 41) // one segment: the killed holders hit it all
 	res, err := up.Put(ctxT(t), bytes.NewReader(data), int64(len(data)), api.PutOptions{K: 2, N: 5})
 	if err != nil {
 		t.Fatal(err)
