@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -122,15 +123,31 @@ func TestDevnetExitAndRepair(t *testing.T) {
 	}
 	res, data := putFile(t, d, up, 2<<20+5, 32)
 	st := holders(t, d.repo(up), res.Cap)
+	// Kill the uploader and n-k-1 other holders, non-stewards first: a majority of the stewards
+	// must survive to endorse the repair (losing it at once is a limit the README states).
 	dead := []int{up}
+	stewardsDead := 0
+	if slices.Contains(st.Stewards, idOf(ids, up)) {
+		stewardsDead++
+	}
+	var stewardHolders []int
 	for i := range holdersOf(st, ids) {
-		stew := slices.Contains(st.Stewards, idOf(ids, i))
-		if i != up && !stew && len(dead) < 1+n-k-1 {
+		switch {
+		case i == up || len(dead) == n-k:
+		case slices.Contains(st.Stewards, idOf(ids, i)):
+			stewardHolders = append(stewardHolders, i)
+		default:
 			dead = append(dead, i)
 		}
 	}
-	if len(dead) < 1+n-k-1 {
-		t.Fatalf("too few non-steward holders to kill: %v", dead)
+	for _, i := range stewardHolders {
+		if len(dead) < n-k && 2*(stewardsDead+1) < len(st.Stewards) {
+			dead = append(dead, i)
+			stewardsDead++
+		}
+	}
+	if len(dead) < n-k {
+		t.Fatalf("cannot kill the uploader and %d holders while a steward majority survives: %v", n-k-1, dead)
 	}
 	for _, i := range dead {
 		d.kill(i)
@@ -141,6 +158,14 @@ func TestDevnetExitAndRepair(t *testing.T) {
 			reader = i
 		}
 	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			for i := 1; i <= nodes; i++ {
+				b, _ := os.ReadFile(filepath.Join(d.repo(i), "daemon.log"))
+				t.Logf("node-%d log:\n%s", i, grepLines(string(b), "repair", "steward", "endorse", "audit", "segment"))
+			}
+		}
+	})
 	waitUntil(t, 3*time.Minute, "n healthy shards again", func() bool {
 		s := holders(t, d.repo(reader), res.Cap)
 		return s.FullHealth && s.LastRepair > 0
@@ -277,4 +302,18 @@ func overwriteBlob(t *testing.T, dir, c string) int {
 		return 1
 	}
 	return 0
+}
+
+// grepLines keeps the lines of s that contain any of words.
+func grepLines(s string, words ...string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		for _, w := range words {
+			if strings.Contains(l, w) {
+				out = append(out, l)
+				break
+			}
+		}
+	}
+	return strings.Join(out, "\n")
 }
