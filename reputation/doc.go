@@ -1,7 +1,8 @@
 // Package reputation holds Cairn's pure decision cores about peers; no I/O, time and randomness
 // come in as arguments, so the node and the simulator run the same code:
 //
-//   - Place chooses which nodes hold a segment's shards (subnet-diverse, power of two choices).
+//   - Place chooses which nodes hold a segment's shards (subnet-diverse, power of two choices,
+//     a configurable share of slots, 5% by default, for nodes not yet vetted).
 //   - Book, Params.Apply and Record score peers from observations: a beta reputation with
 //     forgetting as Storj's (α ← λα + w(1+v)/2, β ← λβ + w(1−v)/2, R = α/(α+β); λ = 0.999,
 //     w = 1, α₀ = 1000, disqualified at R ≤ 0.96, warned at 0.98), a separate suspension score
@@ -13,6 +14,6 @@
 //   - PlanRepair decides which segments to repair, which k shards to read and where the rebuilt
 //     shards go.
 //
-// Not yet wired into the node: audits, the node's book and repair are the reputation issue's
-// next steps; placement still gives every candidate score 1.
+// The node (node/scores.go, audit.go, repair.go) feeds the Book from its audits and transfers and
+// calls Place and PlanRepair; the simulator will call the same functions.
 package reputation
