@@ -2,10 +2,12 @@ package node_test
 
 import (
 	"bytes"
+	"context"
 	"testing"
 	"time"
 
 	"github.com/cairn-storage/cairn/node"
+	"github.com/cairn-storage/cairn/node/testnet"
 )
 
 // A holder that exits gracefully hands every shard to other nodes and its stewardship to the
@@ -74,4 +76,58 @@ func containsStr(ss []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// An exit interrupted midway resumes by itself when the node restarts: the repo remembers it,
+// the daemon takes no new shards meanwhile, and the files end at full health without the node.
+func TestExitResumesAfterRestart(t *testing.T) {
+	net := testnet.Start(t, 8, testnet.FixedPorts(t))
+	up := net.Nodes[0]
+	var caps []string
+	held := map[string]int{}
+	for i := range 2 {
+		_, res := putRandom(t, up, 1<<20+5, uint64(70+i))
+		caps = append(caps, res.Cap)
+		for _, seg := range statFrom(t, up, res.Cap).Segments {
+			for _, s := range seg.Shards {
+				held[s.Holder]++
+			}
+		}
+	}
+	li := -1
+	for i, nd := range net.Nodes[1:] {
+		if id := nd.Host().ID().String(); held[id] > 0 && (li < 0 || held[id] > held[net.Nodes[li].Host().ID().String()]) {
+			li = i + 1
+		}
+	}
+	leaverID := net.Nodes[li].Host().ID().String()
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	er, err := net.Nodes[li].Exit(ctx)
+	cancel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if er.Complete {
+		t.Fatalf("an exit cut short after 50 ms reports complete: %+v", er)
+	}
+	nd := net.Restart(t, li)
+	select {
+	case <-nd.Exited():
+	case <-time.After(2 * time.Minute):
+		t.Fatal("the restarted node did not finish its exit")
+	}
+	nd.Close()
+	for i, c := range caps {
+		st := statFrom(t, up, c)
+		if !st.FullHealth {
+			t.Fatalf("file %d not at full health after the resumed exit", i)
+		}
+		for _, seg := range st.Segments {
+			for _, s := range seg.Shards {
+				if s.Holder == leaverID {
+					t.Fatalf("file %d: shard %d still answered by the leaver", i, s.Index)
+				}
+			}
+		}
+	}
 }

@@ -103,3 +103,29 @@ func TestRepairWithoutUploader(t *testing.T) {
 		t.Fatal("repaired file differs from the original")
 	}
 }
+
+// A steward that dies is replaced by the next closest node: a majority of the others signs the
+// next steward set, and the newcomer gets the manifest and serves it.
+func TestDeadStewardIsReplaced(t *testing.T) {
+	net := fastNet(t, 8)
+	up := net.Nodes[0]
+	_, res := putRandom(t, up, 1<<20, 81)
+	before := statFrom(t, up, res.Cap).Stewards
+	var gone string
+	for _, s := range before {
+		if s != up.Host().ID().String() {
+			gone = s
+			break
+		}
+	}
+	_, nd := nodeByID(net, gone)
+	nd.Close()
+	waitFor(t, 90*time.Second, "a new steward serving the manifest", func() bool {
+		for _, s := range statFrom(t, up, res.Cap).Stewards {
+			if !slices.Contains(before, s) {
+				return true
+			}
+		}
+		return false
+	})
+}
