@@ -118,7 +118,7 @@ func TestCheatingHolderIsDisqualified(t *testing.T) {
 }
 
 // A holder that passes audits but refuses to serve downloads is penalised by the readers it
-// refuses: its suspension score drops below the honest holders' and it ends suspended.
+// refuses: its suspension score and rank drop below every honest holder's.
 func TestRefusingDownloadsIsPenalised(t *testing.T) {
 	net := fastNet(t, 6)
 	up := net.Nodes[0]
@@ -150,16 +150,18 @@ func TestRefusingDownloadsIsPenalised(t *testing.T) {
 			break
 		}
 	}
+	// Warned or suspended (audits it passes meanwhile count as answers too), ranked below every
+	// honest peer, and not called a liar.
 	p, all := peerView(t, reader, refuserID)
-	if p.Status != "suspended" || p.Rank != 0 {
+	if p.Status != "suspended" && p.Status != "warned" {
 		t.Fatalf("refuser as seen by the reader: %+v", p)
 	}
 	if p.Disqualified || p.AuditsFailed != 0 {
 		t.Fatalf("a refusal is not a lie, yet: %+v", p)
 	}
 	for _, o := range all {
-		if o.ID != refuserID && o.Suspension <= p.Suspension {
-			t.Fatalf("honest %s has suspension %.3f, not above the refuser's %.3f", o.ID, o.Suspension, p.Suspension)
+		if o.ID != refuserID && (o.Suspension <= p.Suspension || o.Rank <= p.Rank) {
+			t.Fatalf("honest %+v is not above the refuser %+v", o, p)
 		}
 	}
 }
