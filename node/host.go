@@ -131,6 +131,11 @@ var protoLimits = map[protocol.ID]protoLimit{
 	transfer.ProtoManifestDel:       {8, 128},
 	transfer.ProtoManifestTombstone: {8, 128},
 	transfer.ProtoInfo:              {8, 256},
+	// One batched audit per steward per round, plus co-stewards vetting a new holder; each can
+	// make this node read up to 32 MiB, so few at once.
+	transfer.ProtoAudit: {4, 64},
+	// The Endorser serves at most 4 at once node-wide and answers busy beyond that.
+	transfer.ProtoEndorse: {4, 32},
 }
 
 // Memory a single stream, and one peer on one of our protocols, may hold in the resource manager.
