@@ -34,7 +34,7 @@ func (j *putJob) publish(ctx context.Context, key codec.Key, size int64, name st
 	}
 	m := &manifest.Manifest{
 		Version: manifest.Version, Size: size, SegmentSize: int64(j.p.SegmentSize),
-		K: j.p.K, N: j.p.N, Cipher: manifest.CipherAES256GCM, Owner: n.host.ID(), Meta: meta,
+		K: j.p.K, N: j.p.N, Cipher: manifest.CipherAES256GCM, Owner: n.host.ID(), Partner: j.partner, Meta: meta,
 		DeleteHash: codec.DeleteHash(codec.ManifestDeleteToken(j.kdel)), Segments: j.segs,
 	}
 	body, err := m.Encode()

@@ -53,6 +53,7 @@ type putJob struct {
 	n       *Node
 	ctx     context.Context // the put's own context: ends with the caller or node shutdown
 	p       codec.Params
+	partner string // the manifest's partner tag
 	kdel    [32]byte
 	cands   []candidate
 	repCand []reputation.Candidate
@@ -89,6 +90,13 @@ func (n *Node) Put(ctx context.Context, r io.Reader, size int64, opt api.PutOpti
 	if size < 0 {
 		return nil, coded(api.CodeBadRequest, "file size unknown: the API needs Content-Length")
 	}
+	partner := opt.Partner
+	if partner == "" {
+		partner = cfg.Partner
+	}
+	if err := manifest.CheckPartner(partner); err != nil {
+		return nil, coded(api.CodeBadRequest, "--partner: %v", err)
+	}
 	key, err := codec.NewKey()
 	if err != nil {
 		return nil, err
@@ -106,7 +114,7 @@ func (n *Node) Put(ctx context.Context, r io.Reader, size int64, opt api.PutOpti
 	stop := context.AfterFunc(n.putsCtx, cancel)
 	defer stop()
 	defer releaseMemory(size)
-	job := &putJob{n: n, ctx: ctx, p: p, kdel: codec.DeleteKey(key), rng: newRNG(),
+	job := &putJob{n: n, ctx: ctx, p: p, partner: partner, kdel: codec.DeleteKey(key), rng: newRNG(),
 		timeout: time.Duration(cfg.ShardTimeout), failed: map[peer.ID]bool{}}
 	// Once cancelled, take back what was placed at once, even while the put itself may still be
 	// blocked reading its input; Close waits for this rollback, not for the reader.

@@ -32,7 +32,7 @@ func (n *Node) Stat(ctx context.Context, capStr string) (*api.StatResult, error)
 	type ref struct{ seg, shard int }
 	byHolder := map[peer.ID][]ref{}
 	out := &api.StatResult{CID: cp.Manifest.String(), Name: meta.Name, Size: m.Size, K: m.K, N: m.N,
-		SegmentSize: m.SegmentSize, Cipher: m.Cipher, Owner: m.Owner.String(), Retrievable: true}
+		SegmentSize: m.SegmentSize, Cipher: m.Cipher, Owner: m.Owner.String(), Partner: m.Partner, Retrievable: true}
 	for _, s := range res.stewards {
 		out.Stewards = append(out.Stewards, s.String())
 	}

@@ -56,6 +56,9 @@ func printStat(w io.Writer, st *api.StatResult) {
 	if st.Cipher != "" {
 		fmt.Fprintf(tw, "cipher\t%s\n", st.Cipher)
 	}
+	if st.Partner != "" {
+		fmt.Fprintf(tw, "partner\t%s\n", st.Partner)
+	}
 	fmt.Fprintf(tw, "stewards\t%d\n", len(st.Stewards))
 	tw.Flush()
 	for _, seg := range st.Segments {

@@ -79,6 +79,7 @@ func putFile(t *testing.T, d *devnetProc, from, size int, seed uint64) (api.PutR
 func TestDevnetExitAndRepair(t *testing.T) {
 	const nodes, k, n = 10, 2, 5
 	d := startDevnet(t, nodes, "--k", strconv.Itoa(k), "--n", strconv.Itoa(n), "--fast")
+	dumpLogsOnFailure(t, d, nodes)
 	ids := devnetIDs(t, d, nodes)
 
 	// (d) Graceful exit, of a node holding shards of several files.
@@ -158,14 +159,6 @@ func TestDevnetExitAndRepair(t *testing.T) {
 			reader = i
 		}
 	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			for i := 1; i <= nodes; i++ {
-				b, _ := os.ReadFile(filepath.Join(d.repo(i), "daemon.log"))
-				t.Logf("node-%d log:\n%s", i, grepLines(string(b), "repair", "steward", "endorse", "audit", "segment"))
-			}
-		}
-	})
 	waitUntil(t, 3*time.Minute, "n healthy shards again", func() bool {
 		s := holders(t, d.repo(reader), res.Cap)
 		return s.FullHealth && s.LastRepair > 0
@@ -189,6 +182,7 @@ func idOf(ids map[string]int, i int) string {
 func TestDevnetDishonestHolders(t *testing.T) {
 	const nodes = 8
 	d := startDevnet(t, nodes, "--k", "2", "--n", "5", "--fast")
+	dumpLogsOnFailure(t, d, nodes)
 	ids := devnetIDs(t, d, nodes)
 	daemons := newRestarted(t)
 
@@ -318,4 +312,24 @@ func grepLines(s string, words ...string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// dumpLogsOnFailure logs, if t fails, each daemon's warnings, errors and maintenance lines (and
+// any panic), before the devnet's directory is removed.
+func dumpLogsOnFailure(t *testing.T, d *devnetProc, nodes int) {
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		for i := 1; i <= nodes; i++ {
+			for _, name := range []string{"daemon.log", "restarted.log"} {
+				b, err := os.ReadFile(filepath.Join(d.repo(i), name))
+				if err != nil {
+					continue
+				}
+				t.Logf("node-%d %s:\n%s", i, name, grepLines(string(b), "level=WARN", "level=ERROR", "panic",
+					"goroutine ", "repair", "steward", "endorse", "exit", "shutting down"))
+			}
+		}
+	})
 }

@@ -14,7 +14,8 @@ import (
 )
 
 type putFlags struct {
-	k, n  int
+	k, n    int
+	partner string
 	json  bool
 	quiet bool
 }
@@ -34,6 +35,7 @@ func newPutCmd(a *app) *cobra.Command {
 	fl := cmd.Flags()
 	fl.IntVar(&f.k, "k", 0, "shards needed to recover each segment (default from the node's config)")
 	fl.IntVar(&f.n, "n", 0, "shards stored per segment (default from the node's config)")
+	fl.StringVar(&f.partner, "partner", "", "tag the file for an open source partner's revenue share (default: the node's put.partner); fixed at put time")
 	fl.BoolVar(&f.json, "json", false, "print the result as JSON")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "print only the capability, no progress")
 	return cmd
@@ -93,7 +95,7 @@ func (a *app) put(ctx context.Context, path string, f putFlags) error {
 	bar := a.newProgress(ctx, "put", size, !f.quiet)
 	// Send exactly the size announced, even if the file grows meanwhile.
 	body := bar.reader(io.LimitReader(in, size))
-	res, err := c.Put(ctx, body, size, api.PutOptions{K: f.k, N: f.n, Name: filepath.Base(path)})
+	res, err := c.Put(ctx, body, size, api.PutOptions{K: f.k, N: f.n, Name: filepath.Base(path), Partner: f.partner})
 	bar.done(err == nil)
 	if err != nil {
 		return err

@@ -96,6 +96,9 @@ func (c *Client) Put(ctx context.Context, r io.Reader, size int64, opt PutOption
 	if opt.Name != "" {
 		q.Set("name", opt.Name)
 	}
+	if opt.Partner != "" {
+		q.Set("partner", opt.Partner)
+	}
 	u := c.base + Prefix + "put"
 	if len(q) > 0 {
 		u += "?" + q.Encode()

@@ -54,7 +54,7 @@ func (s *server) put(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	opt := PutOptions{Name: q.Get("name")}
+	opt := PutOptions{Name: q.Get("name"), Partner: q.Get("partner")}
 	var err error
 	if opt.K, err = intParam(q.Get("k"), "k"); err != nil {
 		writeError(w, err)

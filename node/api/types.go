@@ -40,6 +40,9 @@ type PutOptions struct {
 	K    int    `json:"k,omitempty"`
 	N    int    `json:"n,omitempty"`
 	Name string `json:"name,omitempty"`
+	// Partner tags the file for an open source partner's revenue share; fixed in the manifest at
+	// put time. "" = the node's put.partner (its "connector"), if any.
+	Partner string `json:"partner,omitempty"`
 }
 
 type PutResult struct {
@@ -79,8 +82,9 @@ type StatResult struct {
 	N           int           `json:"n"`
 	SegmentSize int64         `json:"segment_size"`
 	Cipher      string        `json:"cipher"`
-	Owner       string        `json:"owner"`    // peer ID of the uploader, named in the manifest
-	Stewards    []string      `json:"stewards"` // peers that served or hold the manifest
+	Owner       string        `json:"owner"`             // peer ID of the uploader, named in the manifest
+	Partner     string        `json:"partner,omitempty"` // open source partner tag, fixed at put
+	Stewards    []string      `json:"stewards"`          // peers that served or hold the manifest
 	Segments    []SegmentStat `json:"segments"`
 	// Retrievable is true when every segment has at least K answering shards.
 	Retrievable bool `json:"retrievable"`

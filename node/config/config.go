@@ -86,6 +86,9 @@ type Put struct {
 	ManifestReplicas int `toml:"manifest_replicas"`
 	// Timeout bounds one shard transfer.
 	ShardTimeout Duration `toml:"shard_timeout"`
+	// Partner is the default partner tag of files put through this node (its "connector"):
+	// the open source partner that earns a share of their revenue. "" = none.
+	Partner string `toml:"partner,omitempty"`
 }
 
 // Default returns the configuration a fresh repo gets.

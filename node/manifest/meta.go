@@ -106,3 +106,7 @@ func metaAEAD(fileKey [32]byte) (cipher.AEAD, error) {
 	}
 	return cipher.NewGCM(block)
 }
+
+// CheckPartner reports whether p is a valid partner tag: at most MaxPartnerLen bytes of
+// [a-z0-9._-] ("" = none).
+func CheckPartner(p string) error { return validatePartner(p) }
