@@ -221,6 +221,7 @@ func (n *Node) exitFile(ctx context.Context, mc cid.Cid, cands []reputation.Cand
 			}
 		}
 	}
+	n.log.Info("exit: handed over", "manifest", mc, "held", mine, "todo", todo, "added", added, "entries", len(entries), "endorsed", len(endorsed))
 	return moved, len(mine) - moved, nil
 }
 

@@ -347,13 +347,14 @@ func (n *Node) holderReceipt(ctx context.Context, f stewardedFile, t peer.ID, it
 	defer cancel()
 	var rec *manifest.Receipt
 	var err error
+	after := f.loc.ReceiptTime(t) // the new receipt must outrank t's current one
 	if t == n.host.ID() {
-		rec, err = n.receipts.Sign("", f.mc, items)
+		rec, err = n.receipts.SignAfter("", f.mc, items, after)
 		if rec != nil {
 			rec.Holder = t
 		}
 	} else {
-		rec, err = n.xfer.RequestReceipt(rctx, t, f.mc, items, false)
+		rec, err = n.xfer.RequestReceiptAfter(rctx, t, f.mc, items, false, after)
 	}
 	if err != nil {
 		return nil, err

@@ -109,6 +109,17 @@ func (l *Locations) Positions(holder peer.ID) []uint32 {
 	return slices.Clone(l.Entries[i].Receipt.Positions)
 }
 
+// ReceiptTime is the time of holder's receipt, or 0 if holder has no entry.
+func (l *Locations) ReceiptTime(holder peer.ID) int64 {
+	i, found := slices.BinarySearchFunc(l.Entries, holder, func(x Entry, p peer.ID) int {
+		return cmpID(x.Receipt.Holder, p)
+	})
+	if !found {
+		return 0
+	}
+	return l.Entries[i].Receipt.Time
+}
+
 func cloneEntry(e Entry) Entry {
 	e.Receipt.Positions = slices.Clone(e.Receipt.Positions)
 	e.Receipt.Sig = slices.Clone(e.Receipt.Sig)

@@ -36,7 +36,14 @@ type receiptReq struct {
 	Manifest string `json:"manifest"`
 	Count    int    `json:"count"`
 	Confirm  bool   `json:"confirm,omitempty"`
+	// After is the time of this holder's receipt that the new one replaces: the new one must be
+	// later, or merges keep the old one (records keep the newest receipt per holder).
+	After int64 `json:"after,omitempty"`
 }
+
+// maxAfterLead bounds how far past its clock a holder dates a receipt to follow After: a little
+// clock skew between its restarts, never a receipt that would outrank every later one.
+const maxAfterLead = 60
 
 type receiptResp struct {
 	Status
@@ -111,7 +118,10 @@ func (r *Receipts) serve(st network.Stream) error {
 	if req.Confirm {
 		return wire.Write(st, receiptResp{Status: statusOf(r.Confirm(account, mc, items))})
 	}
-	rec, err := r.Sign(account, mc, items)
+	if req.After > r.now().Unix()+maxAfterLead {
+		return wire.Write(st, receiptResp{Status: wire.Fail(wire.CodeBadInput, fmt.Errorf("after %d is more than %d s ahead of this holder's clock", req.After, maxAfterLead))})
+	}
+	rec, err := r.SignAfter(account, mc, items, req.After)
 	if err != nil {
 		return wire.Write(st, receiptResp{Status: statusOf(err)})
 	}
@@ -122,6 +132,11 @@ func (r *Receipts) serve(st network.Stream) error {
 // node's signed receipt for them. Every item must be a shard this node stores under that
 // account's delete hash.
 func (r *Receipts) Sign(account string, mc cid.Cid, items []ReceiptItem) (*manifest.Receipt, error) {
+	return r.SignAfter(account, mc, items, 0)
+}
+
+// SignAfter is Sign with the receipt dated after the time after (see receiptReq.After).
+func (r *Receipts) SignAfter(account string, mc cid.Cid, items []ReceiptItem, after int64) (*manifest.Receipt, error) {
 	own, err := r.owned(account, mc, items)
 	if err != nil {
 		return nil, err
@@ -136,7 +151,7 @@ func (r *Receipts) Sign(account string, mc cid.Cid, items []ReceiptItem) (*manif
 			return nil, fmt.Errorf("claim shard %s: %w", it.Shard, err)
 		}
 	}
-	rec := &manifest.Receipt{Manifest: mc, Time: now.Unix()}
+	rec := &manifest.Receipt{Manifest: mc, Time: max(now.Unix(), after+1)}
 	shards := make([]cid.Cid, len(items))
 	for i, it := range items {
 		rec.Positions = append(rec.Positions, it.Position)
@@ -234,6 +249,11 @@ func decodeReceiptItems(b []byte) ([]ReceiptItem, error) {
 // RequestReceipt asks holder p to sign a storage receipt for items of manifest mc (phase 1), or,
 // with confirm, to keep them for good (phase 2; the returned receipt is nil).
 func (c *Client) RequestReceipt(ctx context.Context, p peer.ID, mc cid.Cid, items []ReceiptItem, confirm bool) (*manifest.Receipt, error) {
+	return c.RequestReceiptAfter(ctx, p, mc, items, confirm, 0)
+}
+
+// RequestReceiptAfter is RequestReceipt for a receipt that replaces p's receipt of time after.
+func (c *Client) RequestReceiptAfter(ctx context.Context, p peer.ID, mc cid.Cid, items []ReceiptItem, confirm bool, after int64) (*manifest.Receipt, error) {
 	if len(items) == 0 || len(items) > MaxReceiptShards {
 		return nil, fmt.Errorf("receipt for %d shards, want 1..%d", len(items), MaxReceiptShards)
 	}
@@ -246,7 +266,7 @@ func (c *Client) RequestReceipt(ctx context.Context, p peer.ID, mc cid.Cid, item
 		return nil, err
 	}
 	var resp receiptResp
-	err = offer(s, receiptReq{Manifest: mc.String(), Count: len(items), Confirm: confirm}, &resp, body)
+	err = offer(s, receiptReq{Manifest: mc.String(), Count: len(items), Confirm: confirm, After: after}, &resp, body)
 	if err = finish(s, err); err != nil || confirm {
 		return nil, err
 	}

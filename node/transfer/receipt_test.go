@@ -61,4 +61,16 @@ func TestReceiptsOnlyForTheAsker(t *testing.T) {
 		t.Fatal("confirmation left the shard leased")
 	}
 
+	// A replacement receipt (a repair or a handover added a position) is dated after the one it
+	// replaces, even within the same second, so merges keep it; a date far ahead is refused.
+	later, err := owner.RequestReceiptAfter(ctx(t), srv.ID(), mc, items, false, rec.Time)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if later.Time <= rec.Time {
+		t.Fatalf("replacement receipt dated %d, not after %d", later.Time, rec.Time)
+	}
+	if _, err := owner.RequestReceiptAfter(ctx(t), srv.ID(), mc, items, false, time.Now().Unix()+3600); !wire.IsCode(err, wire.CodeBadInput) {
+		t.Fatalf("receipt an hour ahead: %v, want bad_input", err)
+	}
 }
