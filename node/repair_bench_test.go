@@ -32,20 +32,14 @@ func BenchmarkRepair(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	// Three holders of segment 0, not the uploader, at most one steward (a majority must stay).
-	var dead []string
-	stewardsDead := 0
+	// Three holders of segment 0, not the uploader, a majority of the steward set surviving.
+	var hs []string
 	for _, s := range st.Segments[0].Shards {
-		stew := slices.Contains(st.Stewards, s.Holder)
-		if len(dead) == 3 || s.Holder == up.Host().ID().String() || stew && stewardsDead > 0 {
-			continue
-		}
-		if stew {
-			stewardsDead++
-		}
-		dead = append(dead, s.Holder)
+		hs = append(hs, s.Holder)
 	}
-	if len(dead) < 3 {
+	set := slices.DeleteFunc(slices.Clone(st.StewardSet), func(s string) bool { return s == up.Host().ID().String() })
+	dead, ok := pickVictims(hs, up.Host().ID().String(), set, 3)
+	if !ok {
 		b.Skipf("only %d holders of segment 0 may be killed", len(dead))
 	}
 	b.ResetTimer()

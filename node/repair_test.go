@@ -49,35 +49,36 @@ func TestRepairWithoutUploader(t *testing.T) {
 	}
 	net := fastNet(t, 9)
 	up := net.Nodes[0]
-	data := randomBytes(1<<20-777, 41) // one segment: the killed holders hit it all
-	res, err := up.Put(ctxT(t), bytes.NewReader(data), int64(len(data)), api.PutOptions{K: 2, N: 5})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := statFrom(t, net.Nodes[1], res.Cap)
 	upID := up.Host().ID().String()
-	// Kill the uploader and two holders that are not stewards (a steward majority must survive
-	// to endorse the repair: losing it at once is a limit the README states).
-	// At most two of the five stewards die, so a majority survives to endorse the repair.
-	dead := map[string]bool{upID: true}
-	stewardsDead := 0
-	if slices.Contains(st.Stewards, upID) {
-		stewardsDead++
-	}
-	for pass := range 2 { // non-stewards first
+	// Kill the uploader and two holders, with a majority of the steward set surviving to endorse
+	// the repair (losing it at once is a limit the README states). Placement is random, so try a
+	// few files until one allows that.
+	var (
+		data []byte
+		res  *api.PutResult
+		dead map[string]bool
+	)
+	for try := range 3 {
+		data = randomBytes(1<<20-777, uint64(41+try)) // one segment: the killed holders hit it all
+		var err error
+		if res, err = up.Put(ctxT(t), bytes.NewReader(data), int64(len(data)), api.PutOptions{K: 2, N: 5}); err != nil {
+			t.Fatal(err)
+		}
+		st := statFrom(t, net.Nodes[1], res.Cap)
+		var hs []string
 		for _, s := range st.Segments[0].Shards {
-			stew := slices.Contains(st.Stewards, s.Holder)
-			if len(dead) == 3 || dead[s.Holder] || stew != (pass == 1) || stew && 2*(stewardsDead+1) >= len(st.Stewards) {
-				continue
+			hs = append(hs, s.Holder)
+		}
+		if victims, ok := pickVictims(hs, upID, st.StewardSet, 2); ok {
+			dead = map[string]bool{upID: true}
+			for _, v := range victims {
+				dead[v] = true
 			}
-			if stew {
-				stewardsDead++
-			}
-			dead[s.Holder] = true
+			break
 		}
 	}
-	if len(dead) < 3 {
-		t.Fatalf("cannot kill two holders while a steward majority survives (%d)", len(dead)-1)
+	if dead == nil {
+		t.Fatal("no file of three allowed killing two holders while a steward majority survives")
 	}
 	for id := range dead {
 		if _, nd := nodeByID(net, id); nd != nil {
@@ -128,4 +129,30 @@ func TestDeadStewardIsReplaced(t *testing.T) {
 		}
 		return false
 	})
+}
+
+// pickVictims chooses m holders other than up to kill along with up, such that a strict
+// majority of the steward set survives; non-stewards first.
+func pickVictims(holders []string, up string, set []string, m int) ([]string, bool) {
+	stewardsDead := 0
+	if slices.Contains(set, up) {
+		stewardsDead++
+	}
+	var out []string
+	for pass := range 2 {
+		for _, h := range holders {
+			stew := slices.Contains(set, h)
+			if len(out) == m || h == up || slices.Contains(out, h) || stew != (pass == 1) {
+				continue
+			}
+			if stew {
+				if 2*(stewardsDead+1) >= len(set) {
+					continue
+				}
+				stewardsDead++
+			}
+			out = append(out, h)
+		}
+	}
+	return out, len(out) == m
 }

@@ -36,6 +36,11 @@ func (n *Node) Stat(ctx context.Context, capStr string) (*api.StatResult, error)
 	for _, s := range res.stewards {
 		out.Stewards = append(out.Stewards, s.String())
 	}
+	if len(loc.Stewards) > 0 {
+		for _, s := range loc.Stewards[len(loc.Stewards)-1].Members {
+			out.StewardSet = append(out.StewardSet, s.String())
+		}
+	}
 	for si, seg := range m.Segments {
 		ss := api.SegmentStat{Index: si, Size: seg.Size, ShardSize: seg.ShardSize}
 		for i, c := range seg.Shards {

@@ -1,6 +1,14 @@
-// Package payments will hold Cairn's accounting: signed usage entries and partner
-// revenue-share entries exchanged on a gossip ledger, amounts in integer micro-units
-// (never floats), and a deterministic settlement function that every peer can replay
-// to the same balances. Like the other decision cores it will be pure (inputs, time
-// and rng as arguments). It arrives with its own issue; nothing is implemented yet.
+// Package payments is the pure core of Cairn's signed gossip ledger: amounts in integer
+// micro-units (Amount, never floats), typed and versioned entries in one canonical CBOR encoding,
+// each signed by its author's libp2p Ed25519 key and chained per author (entry.go, types.go), a
+// validator that rejects every bad entry with a machine-readable Reason and turns two entries at
+// one sequence number into a fork proof (validate.go, reasons.go), and a deterministic settlement
+// of an epoch's entries into charges, operator payouts, open source partner shares, a fee and a
+// rounding remainder that add up exactly, with an RFC 6962 Merkle root (settle*.go, statement.go,
+// merkle.go). Time comes in as arguments; nothing here does I/O, so the node and the simulator
+// run the same code.
+//
+// Not yet wired into the node: gossip (go-libp2p-pubsub), anti-entropy catch-up, persistence,
+// admission by unsettled charges and the `cairn ledger` / `cairn partner` commands are the
+// ledger issue's next steps. Files already carry their partner tag (cairn put --partner).
 package payments

@@ -14,18 +14,18 @@ const Version = 1
 type Kind uint8
 
 const (
-	KindDownload    Kind = iota + 1 // a downloader's receipt for shard bytes, countersigned by the server
-	KindStorage                     // a steward's attestation that a holder kept shard bytes over a span
-	KindPrice                       // an operator's prices from an epoch on
-	KindPartner                     // an open source partner's registration: payout key and share
-	KindStatement                   // a node's signed Merkle root of an epoch's settlement statement
-	KindForkProof                   // two validly signed entries of one author at one sequence number
+	KindDownload  Kind = iota + 1 // a downloader's receipt for shard bytes, countersigned by the server
+	KindStorage                   // a steward's attestation that a holder kept shard bytes over a span
+	KindPrice                     // an operator's prices from an epoch on
+	KindPartner                   // an open source partner's registration: payout key and share
+	KindStatement                 // a node's signed Merkle root of an epoch's settlement statement
+	KindForkProof                 // two validly signed entries of one author at one sequence number
 )
 
 // Entry is the signed envelope every ledger entry travels in. Each author's entries form an
 // append-only hash chain: Seq counts from 1 and Prev is the ID of the author's entry Seq-1 (zero
 // for Seq 1). Body is the canonical CBOR of the Kind's body type. Sig is the author's Ed25519
-// signature over SigningBytes (the canonical encoding with Sig empty).
+// signature over SigningBytes (a domain string, then the canonical encoding with Sig empty).
 type Entry struct {
 	Version uint8           `cbor:"1,keyasint"`
 	Kind    Kind            `cbor:"2,keyasint"`
@@ -41,9 +41,10 @@ type Entry struct {
 type ID [32]byte
 
 // Download is a downloader's receipt for Bytes of one shard served by Server, like a Storj order:
-// the entry's author is the downloader, and ServerSig is the server's countersignature over the
-// canonical encoding of this body with ServerSig empty. Owner and Partner come from the file's
-// manifest: the owner is charged for egress, the partner earns its share.
+// the entry's author is the downloader, and ServerSig is the server's countersignature over a
+// domain string and the canonical encoding of this body with ServerSig empty (see CounterSign).
+// Owner and Partner come from the file's manifest: the owner is charged for egress, the partner
+// earns its share.
 type Download struct {
 	Server    []byte `cbor:"1,keyasint"` // serving node's peer ID bytes
 	Manifest  []byte `cbor:"2,keyasint"` // manifest CID bytes
@@ -54,6 +55,10 @@ type Download struct {
 	ShardSize int64  `cbor:"7,keyasint"` // the shard's size per the manifest: Bytes <= ShardSize
 	Nonce     []byte `cbor:"8,keyasint"` // 16 random bytes: one receipt per download
 	ServerSig []byte `cbor:"9,keyasint,omitempty"`
+	// Downloader is the downloader's peer ID bytes and must equal the entry's Author: the
+	// countersignature covers it, so a receipt (public once gossiped) cannot be reposted by
+	// another author to charge the owner twice.
+	Downloader []byte `cbor:"10,keyasint"`
 }
 
 // Storage is a steward's attestation that Holder kept Bytes of Shard from From to To (unix
@@ -95,6 +100,7 @@ type Statement struct {
 }
 
 // ForkProof carries two entries of one author at one Seq, each validly signed, that differ.
+// A sorts before B bytewise, so a pair of entries has exactly one proof (NewForkProof).
 type ForkProof struct {
 	A []byte `cbor:"1,keyasint"` // canonical encoding of one entry
 	B []byte `cbor:"2,keyasint"` // and of the other

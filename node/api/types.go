@@ -75,17 +75,19 @@ type SegmentStat struct {
 }
 
 type StatResult struct {
-	CID         string        `json:"cid"`
-	Name        string        `json:"name,omitempty"`
-	Size        int64         `json:"size"`
-	K           int           `json:"k"`
-	N           int           `json:"n"`
-	SegmentSize int64         `json:"segment_size"`
-	Cipher      string        `json:"cipher"`
-	Owner       string        `json:"owner"`             // peer ID of the uploader, named in the manifest
-	Partner     string        `json:"partner,omitempty"` // open source partner tag, fixed at put
-	Stewards    []string      `json:"stewards"`          // peers that served or hold the manifest
-	Segments    []SegmentStat `json:"segments"`
+	CID         string   `json:"cid"`
+	Name        string   `json:"name,omitempty"`
+	Size        int64    `json:"size"`
+	K           int      `json:"k"`
+	N           int      `json:"n"`
+	SegmentSize int64    `json:"segment_size"`
+	Cipher      string   `json:"cipher"`
+	Owner       string   `json:"owner"`             // peer ID of the uploader, named in the manifest
+	Partner     string   `json:"partner,omitempty"` // open source partner tag, fixed at put
+	Stewards    []string `json:"stewards"`          // peers that served or hold the manifest
+	// StewardSet is the latest steward set of the signed record: who may endorse repairs.
+	StewardSet []string      `json:"steward_set"`
+	Segments   []SegmentStat `json:"segments"`
 	// Retrievable is true when every segment has at least K answering shards.
 	Retrievable bool `json:"retrievable"`
 	// FullHealth is true when every shard of every segment is healthy.
