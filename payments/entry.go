@@ -2,12 +2,12 @@ package payments
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 
 	"github.com/fxamacker/cbor/v2"
-	"github.com/libp2p/go-libp2p/core/crypto"
-	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/mr-tron/base58"
 	"lukechampine.com/blake3"
 )
 
@@ -222,9 +222,17 @@ func (e *Entry) ID() (ID, error) {
 	return blake3.Sum256(b), nil
 }
 
+// Signer is an Ed25519 private key as libp2p's crypto.PrivKey presents one: Raw is the 64-byte
+// private key (seed then public key). Taking this instead of crypto.PrivKey keeps the ledger core
+// free of libp2p's networking packages; verification uses crypto/ed25519 directly.
+type Signer interface {
+	Sign(msg []byte) ([]byte, error)
+	Raw() ([]byte, error)
+}
+
 // Sign makes e an entry of priv's author: it sets Version and Author, signs, and checks that
 // the result encodes within bounds. Seq, Prev, Time, Kind and Body are the caller's (see Next).
-func Sign(priv crypto.PrivKey, e *Entry) error {
+func Sign(priv Signer, e *Entry) error {
 	author, err := ed25519ID(priv)
 	if err != nil {
 		return err
@@ -260,7 +268,7 @@ func (e *Entry) VerifySig() error {
 	return e.verifyWith(pub)
 }
 
-func (e *Entry) verifyWith(pub crypto.PubKey) error {
+func (e *Entry) verifyWith(pub ed25519.PublicKey) error {
 	if len(e.Sig) != signatureSize {
 		return rejectf(ReasonBadSignature, "signature is %d bytes, want %d", len(e.Sig), signatureSize)
 	}
@@ -268,7 +276,7 @@ func (e *Entry) verifyWith(pub crypto.PubKey) error {
 	if err != nil {
 		return rejectf(ReasonMalformed, "%v", err)
 	}
-	if ok, err := pub.Verify(msg, e.Sig); err != nil || !ok {
+	if !ed25519.Verify(pub, msg, e.Sig) {
 		return rejectf(ReasonBadSignature, "signature does not verify under the author's key")
 	}
 	return nil
@@ -365,7 +373,7 @@ func (d *Download) counterSigningBytes() ([]byte, error) {
 
 // CounterSign is the serving node's signature on a download receipt: it sets Server to priv's
 // peer ID and ServerSig to its signature. The downloader then puts d in its entry.
-func CounterSign(priv crypto.PrivKey, d *Download) error {
+func CounterSign(priv Signer, d *Download) error {
 	server, err := ed25519ID(priv)
 	if err != nil {
 		return err
@@ -400,7 +408,7 @@ func (d *Download) VerifyCounterSig() error {
 	if err != nil {
 		return rejectf(ReasonMalformed, "%v", err)
 	}
-	if ok, err := pub.Verify(msg, d.ServerSig); err != nil || !ok {
+	if !ed25519.Verify(pub, msg, d.ServerSig) {
 		return rejectf(ReasonBadCountersignature, "server signature does not verify")
 	}
 	return nil
@@ -429,7 +437,7 @@ func NewForkProof(a, b *Entry) (*ForkProof, error) {
 }
 
 // check verifies a fork proof and returns the forked author and Seq.
-func (p *ForkProof) check() (author peer.ID, seq uint64, err error) {
+func (p *ForkProof) check() (author string, seq uint64, err error) {
 	if len(p.A) > MaxEntrySize || len(p.B) > MaxEntrySize {
 		return "", 0, rejectf(ReasonBadForkProof, "entries of %d and %d bytes, limit %d", len(p.A), len(p.B), MaxEntrySize)
 	}
@@ -457,7 +465,7 @@ func (p *ForkProof) check() (author peer.ID, seq uint64, err error) {
 	if err := b.verifyWith(pub); err != nil {
 		return "", 0, rejectf(ReasonBadForkProof, "entry b: %v", err)
 	}
-	return peer.ID(a.Author), a.Seq, nil
+	return string(a.Author), a.Seq, nil
 }
 
 // ed25519Prefix is how an Ed25519 peer ID starts: identity multihash (0x00) of 36 bytes, then
@@ -472,25 +480,34 @@ func isEd25519ID(b []byte) bool {
 }
 
 // ed25519Key returns the public key an Ed25519 peer ID embeds.
-func ed25519Key(id []byte) (crypto.PubKey, error) {
+func ed25519Key(id []byte) (ed25519.PublicKey, error) {
 	if !isEd25519ID(id) {
 		return nil, errors.New("not an Ed25519 peer ID")
 	}
-	return crypto.UnmarshalEd25519PublicKey(id[len(ed25519Prefix):])
+	return ed25519.PublicKey(bytes.Clone(id[len(ed25519Prefix):])), nil
 }
 
 // ed25519ID is priv's peer ID bytes, refusing other key types (verifiers take the key from the
-// ID, and the ledger reads Ed25519 only).
-func ed25519ID(priv crypto.PrivKey) ([]byte, error) {
-	if priv == nil || priv.Type() != crypto.Ed25519 {
+// ID, and the ledger reads Ed25519 only). It checks that the key's two halves agree and that it
+// signs, so a key of another type cannot pass for Ed25519.
+func ed25519ID(priv Signer) ([]byte, error) {
+	if priv == nil {
+		return nil, errors.New("payments: no signing key")
+	}
+	raw, err := priv.Raw()
+	if err != nil || len(raw) != ed25519.PrivateKeySize {
 		return nil, errors.New("payments: signing key must be Ed25519")
 	}
-	id, err := peer.IDFromPrivateKey(priv)
-	if err != nil {
-		return nil, fmt.Errorf("payments: %w", err)
+	pub := ed25519.PrivateKey(raw).Public().(ed25519.PublicKey)
+	if !bytes.Equal(pub, raw[ed25519.SeedSize:]) {
+		return nil, errors.New("payments: signing key must be Ed25519")
 	}
-	if !isEd25519ID([]byte(id)) {
-		return nil, errors.New("payments: unexpected Ed25519 peer ID form")
+	probe := []byte("cairn-ledger-key-check")
+	if sig, err := priv.Sign(probe); err != nil || !ed25519.Verify(pub, probe, sig) {
+		return nil, errors.New("payments: signing key must be Ed25519")
 	}
-	return []byte(id), nil
+	return append(bytes.Clone(ed25519Prefix), pub...), nil
 }
+
+// accountName is how settlement names a peer: its ID in base58btc, as libp2p prints peer IDs.
+func accountName(raw string) string { return base58.Encode([]byte(raw)) }

@@ -22,7 +22,8 @@ func TestEd25519IDForm(t *testing.T) {
 		t.Fatalf("libp2p ID % x does not have the form we check", []byte(id))
 	}
 	pub, err := ed25519Key(k.id)
-	if err != nil || !pub.Equals(k.priv.GetPublic()) {
+	raw, _ := k.priv.GetPublic().Raw()
+	if err != nil || !bytes.Equal(pub, raw) {
 		t.Fatalf("embedded key: %v", err)
 	}
 }

@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-
-	"github.com/libp2p/go-libp2p/core/peer"
 )
 
 // Price denominators: StorageGiBMonth is per GiB kept 30 days, EgressGiB per GiB served.
@@ -107,9 +105,6 @@ func (s *settler) statement() (*Settlement, error) {
 	st.Root = MerkleRoot(st.Leaves())
 	return st, nil
 }
-
-// accountName is how an account appears in a statement: the peer ID's usual base58 form.
-func accountName(raw string) string { return peer.ID(raw).String() }
 
 // sortLines orders lines by account, then partner ID (the only lines that share an account are
 // partner shares paid to one key).

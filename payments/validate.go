@@ -5,7 +5,6 @@ import (
 	"sync"
 	"unicode"
 
-	"github.com/libp2p/go-libp2p/core/peer"
 	"lukechampine.com/blake3"
 )
 
@@ -98,7 +97,7 @@ func (v *Validator) Add(b []byte, now int64) (*Entry, ID, error) {
 		st = &authorState{} // stored only on acceptance
 	}
 	if st.forked {
-		return nil, id, rejectf(ReasonForkedAuthor, "author %s forked its chain", peer.ID(e.Author))
+		return nil, id, rejectf(ReasonForkedAuthor, "author %s forked its chain", accountName(string(e.Author)))
 	}
 	if e.Seq <= st.frontier && st.ids[e.Seq-1] == id {
 		return nil, id, rejectf(ReasonDuplicate, "seq %d already accepted", e.Seq)
@@ -114,7 +113,7 @@ func (v *Validator) Add(b []byte, now int64) (*Entry, ID, error) {
 	}
 	if e.Seq <= st.frontier {
 		v.recordFork(e.Author, st, st.ids[e.Seq-1], b)
-		return nil, id, rejectf(ReasonFork, "author %s signed two entries at seq %d", peer.ID(e.Author), e.Seq)
+		return nil, id, rejectf(ReasonFork, "author %s signed two entries at seq %d", accountName(string(e.Author)), e.Seq)
 	}
 	if e.Seq > 1 && !bytes.Equal(e.Prev, st.ids[e.Seq-2][:]) {
 		return nil, id, rejectf(ReasonBadChain, "prev is not the ID of seq %d", e.Seq-1)
@@ -122,7 +121,7 @@ func (v *Validator) Add(b []byte, now int64) (*Entry, ID, error) {
 	if e.Seq > 1 && e.Time < st.lastTime {
 		return nil, id, rejectf(ReasonBadChain, "time %d is before the previous entry's %d", e.Time, st.lastTime)
 	}
-	var forked peer.ID
+	var forked string
 	switch body := body.(type) {
 	case *Download:
 		err = checkDownload(e, body, st)
@@ -212,9 +211,9 @@ func (v *Validator) ForkProofs() []*ForkProof {
 	return append([]*ForkProof(nil), v.proofs...)
 }
 
-// Excluded reports whether author is proven forked: none of its entries, even ones accepted
-// before, may count.
-func (v *Validator) Excluded(author peer.ID) bool {
+// Excluded reports whether author (raw peer ID bytes, e.g. string(peerID)) is proven forked:
+// none of its entries, even ones accepted before, may count.
+func (v *Validator) Excluded(author string) bool {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	st := v.authors[string(author)]
@@ -244,7 +243,7 @@ func (v *Validator) Frontier() map[string]uint64 {
 	out := make(map[string]uint64, len(v.authors))
 	for a, st := range v.authors {
 		if st.frontier > 0 {
-			out[peer.ID(a).String()] = st.frontier
+			out[accountName(a)] = st.frontier
 		}
 	}
 	return out

@@ -177,7 +177,7 @@ func TestPropForkExcludesAuthor(t *testing.T) {
 		if err := s.add(v, fork); ReasonOf(err) != ReasonFork {
 			t.Fatalf("second entry at seq %d: %v", at, err)
 		}
-		if len(v.ForkProofs()) != 1 || !v.Excluded(peer.ID(c.key.id)) {
+		if len(v.ForkProofs()) != 1 || !v.Excluded(string(c.key.id)) {
 			t.Fatal("fork left no proof or did not exclude")
 		}
 		c.last = c.history[len(c.history)-1]

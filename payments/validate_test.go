@@ -235,7 +235,7 @@ func TestForkDetectionAndProof(t *testing.T) {
 	if err := s.add(v, b); ReasonOf(err) != ReasonFork {
 		t.Fatalf("second entry at seq 2: %v", err)
 	}
-	author := peer.ID(c.key.id)
+	author := string(c.key.id)
 	if !v.Excluded(author) || !v.ExcludedAuthors()[string(c.key.id)] {
 		t.Fatal("forked author not excluded")
 	}
@@ -255,7 +255,7 @@ func TestForkDetectionAndProof(t *testing.T) {
 	if !w.Excluded(author) {
 		t.Fatal("fork proof entry did not exclude the author")
 	}
-	if v.Frontier()[author.String()] != 3 || v.Accepted() != 3 {
+	if v.Frontier()[peer.ID(author).String()] != 3 || v.Accepted() != 3 {
 		t.Fatalf("frontier %v, accepted %d", v.Frontier(), v.Accepted())
 	}
 }
@@ -270,7 +270,7 @@ func TestForkWithoutStore(t *testing.T) {
 	if _, _, err := v.Add(b, testNow); ReasonOf(err) != ReasonFork {
 		t.Fatalf("fork: %v", err)
 	}
-	if !v.Excluded(peer.ID(c.key.id)) || len(v.ForkProofs()) != 0 {
+	if !v.Excluded(string(c.key.id)) || len(v.ForkProofs()) != 0 {
 		t.Fatal("a fork without the other entry must exclude the author, with no proof")
 	}
 }

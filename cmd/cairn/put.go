@@ -16,8 +16,8 @@ import (
 type putFlags struct {
 	k, n    int
 	partner string
-	json  bool
-	quiet bool
+	json    bool
+	quiet   bool
 }
 
 func newPutCmd(a *app) *cobra.Command {
