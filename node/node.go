@@ -57,6 +57,7 @@ type Node struct {
 	health   *health // what this node's audits found, as a steward
 	repairs  repairState
 	exit     exitState
+	led      *Ledger // the signed ledger's entries this node holds (payments)
 	auditor  *transfer.Auditor
 	endorser *transfer.Endorser
 
@@ -124,6 +125,10 @@ func New(ctx context.Context, r *repo.Repo, opt Options) (_ *Node, err error) {
 		return nil, fmt.Errorf("open reputation book: %w", err)
 	}
 	n.health = newHealth()
+	if n.led, err = OpenLedger(r.Path, priv); err != nil {
+		return nil, fmt.Errorf("open ledger: %w", err)
+	}
+	closers = append(closers, func() { n.led.Close() })
 	n.repairs.below = map[cid.Cid]time.Time{}
 	n.exit.done = make(chan struct{})
 
@@ -237,7 +242,7 @@ func (n *Node) Close() error {
 		if err := n.scores.save(); err != nil {
 			n.log.Warn("save reputation book", "err", err)
 		}
-		n.closeErr = errors.Join(n.dht.Close(), n.host.Close(), n.store.Close())
+		n.closeErr = errors.Join(n.dht.Close(), n.host.Close(), n.store.Close(), n.led.Close())
 	})
 	return n.closeErr
 }

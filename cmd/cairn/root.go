@@ -39,6 +39,7 @@ func newRootCmd(a *app) *cobra.Command {
 		newInitCmd(a), newDaemonCmd(a), newDevnetCmd(a),
 		newPutCmd(a), newGetCmd(a), newStatCmd(a), newLsCmd(a), newRmCmd(a),
 		newIDCmd(a), newPeersCmd(a), newExitCmd(a),
+		newPartnerCmd(a), newLedgerCmd(a),
 	)
 	return root
 }

@@ -29,6 +29,7 @@ func NewServer(b Backend, token string) http.Handler {
 		"peers": s.peers,
 		"exit":  s.exit,
 	}
+	addLedgerRoutes(routes, b) // partner/* and ledger/*, if b has a ledger (LedgerBackend)
 	return guard(token, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h, ok := routes[strings.TrimPrefix(r.URL.Path, Prefix)]
 		if !ok || !strings.HasPrefix(r.URL.Path, Prefix) {
