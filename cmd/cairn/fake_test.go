@@ -134,7 +134,7 @@ func (f *fakeNode) Peers(ctx context.Context) ([]api.PeerInfo, error) {
 }
 
 // fakeDaemon makes a repo whose api file points at an in-process API server over fn.
-func fakeDaemon(t *testing.T, fn *fakeNode) string {
+func fakeDaemon(t *testing.T, fn api.Backend) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "repo")
 	r, err := repo.Init(dir, config.Default())

@@ -4,14 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/cairn-storage/cairn/node/api"
-	"github.com/cairn-storage/cairn/node/config"
-	"github.com/cairn-storage/cairn/node/repo"
 	"github.com/cairn-storage/cairn/payments"
 )
 
@@ -56,26 +52,9 @@ func (f *fakeLedgerNode) LedgerSettle(_ context.Context, epoch *uint64) (*paymen
 		Payouts: []payments.Line{{Account: "h", Amount: 9, Storage: 9}}, PartnerShares: []payments.Line{}, Remainder: 1}, nil
 }
 
-// fakeLedgerDaemon is fakeDaemon for a backend with a ledger.
-func fakeLedgerDaemon(t *testing.T, fn *fakeLedgerNode) string {
-	t.Helper()
-	dir := filepath.Join(t.TempDir(), "repo")
-	r, err := repo.Init(dir, config.Default())
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, _ := r.Token()
-	srv := httptest.NewServer(api.NewServer(fn, tok))
-	t.Cleanup(srv.Close)
-	if err := r.WriteRunFiles(srv.URL); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
 func TestPartnerRegisterJSON(t *testing.T) {
 	fn := &fakeLedgerNode{fakeNode: newFakeNode()}
-	r := fakeLedgerDaemon(t, fn)
+	r := fakeDaemon(t, fn)
 	res := cli(t, "--repo", r, "partner", "register", "--name", "My Project (OS)!", "--share-bps", "250", "--json")
 	mustOK(t, res)
 	var got api.PartnerResult
@@ -98,7 +77,7 @@ func TestPartnerRegisterJSON(t *testing.T) {
 func TestLedgerImportReportsRejections(t *testing.T) {
 	fn := &fakeLedgerNode{fakeNode: newFakeNode(), importRes: &api.ImportResult{Accepted: 1, RejectedCount: 2,
 		Rejected: []api.ImportRejection{{Line: 2, Reason: "bad_signature", Detail: "sig"}, {Line: 3, Reason: "malformed"}}}}
-	r := fakeLedgerDaemon(t, fn)
+	r := fakeDaemon(t, fn)
 	in := writeFile(t, t.TempDir(), "entries.txt", []byte("AAAA\nBBBB\n%%%\n"))
 
 	res := cli(t, "--repo", r, "ledger", "import", in, "--json")
@@ -126,7 +105,7 @@ func TestLedgerImportReportsRejections(t *testing.T) {
 }
 
 func TestLedgerShowSettleExport(t *testing.T) {
-	r := fakeLedgerDaemon(t, &fakeLedgerNode{fakeNode: newFakeNode()})
+	r := fakeDaemon(t, &fakeLedgerNode{fakeNode: newFakeNode()})
 	if res := cli(t, "--repo", r, "ledger", "export"); res.code != 0 || res.stdout != "AAAA\nBBBB\n" {
 		t.Fatalf("export: %+v", res)
 	}
