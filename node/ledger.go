@@ -48,6 +48,10 @@ type Ledger struct {
 	pending map[payments.ID][]byte
 	kinds   map[payments.Kind]int // stored entries per kind
 	closed  bool
+	// outbox carries this node's newly stored own entries to gossip (ledger_append.go).
+	outbox        chan []byte
+	outboxDropped int
+	lastStatement *uint64 // the epoch of this node's last signed statement, nil before its first
 }
 
 // OpenLedger opens (or creates) the ledger in repoPath and replays its entries.
@@ -63,6 +67,7 @@ func OpenLedger(repoPath string, priv crypto.PrivKey) (*Ledger, error) {
 		return nil, fmt.Errorf("ledger: open %s: %w", path, err)
 	}
 	l := &Ledger{db: db, priv: priv, self: self, now: time.Now, kinds: make(map[payments.Kind]int),
+		outbox: make(chan []byte, outboxSize),
 		params: payments.SettleParams{Epoch: payments.EpochParams{Genesis: defaultEpochGenesis, Length: defaultEpochLength}}}
 	l.v = payments.NewValidator(payments.ValidatorParams{Lookup: l.lookup})
 	if err := l.replay(); err != nil {
@@ -129,6 +134,11 @@ func (l *Ledger) replay() error {
 func (l *Ledger) noteOwn(e *payments.Entry) {
 	if e != nil && peer.ID(e.Author) == l.self && (l.last == nil || e.Seq > l.last.Seq) {
 		l.last = e
+		if e.Kind == payments.KindStatement {
+			if st, err := payments.DecodeStatement(e); err == nil {
+				l.lastStatement = &st.Epoch
+			}
+		}
 	}
 }
 
@@ -195,6 +205,11 @@ func (l *Ledger) store(batch []accepted) error {
 		l.closed = true
 		l.db.Close()
 		return fmt.Errorf("ledger: store %d entries (restart the node to recover): %w", len(batch), err)
+	}
+	for _, a := range batch {
+		if peer.ID(a.e.Author) == l.self {
+			l.queueOut(a.b)
+		}
 	}
 	return nil
 }

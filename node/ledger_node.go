@@ -65,3 +65,16 @@ func (n *Node) LedgerSettle(_ context.Context, epoch *uint64) (*payments.Settlem
 	}
 	return l.Settle(epoch)
 }
+
+func (n *Node) LedgerVerify(ctx context.Context, epoch *uint64) (*api.VerifyResult, error) {
+	l, err := n.ledger()
+	if err != nil {
+		return nil, err
+	}
+	res, err := l.verifyLocal(epoch)
+	if err != nil || res.Agree {
+		return res, err
+	}
+	n.explainDisagreement(ctx, res)
+	return res, nil
+}

@@ -45,7 +45,7 @@ func applyFast(cfg *config.Config, fast bool) {
 	case fast:
 		config.Fast(cfg)
 	case cfg.Intervals == config.FastIntervals():
-		cfg.Intervals = config.Default().Intervals
+		config.Unfast(cfg)
 	}
 }
 

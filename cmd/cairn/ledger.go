@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/cairn-storage/cairn/node/api"
 	"github.com/cairn-storage/cairn/payments"
 	"github.com/spf13/cobra"
 )
@@ -146,8 +147,70 @@ func newLedgerCmd(a *app) *cobra.Command {
 	}
 	imp.Flags().BoolVar(&importJSON, "json", false, "print the result as JSON")
 
-	cmd.AddCommand(show, settle, export, imp)
+	cmd.AddCommand(show, settle, newLedgerVerifyCmd(a), export, imp)
 	return cmd
+}
+
+// newLedgerVerifyCmd compares this node's statement of an epoch with the other nodes' and
+// exits non-zero when they disagree, like diff.
+func newLedgerVerifyCmd(a *app) *cobra.Command {
+	var epoch uint64
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use: "verify [--epoch E]", Short: "Check this node's statement of an epoch against the roots other nodes signed",
+		Args: argNames(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var ep *uint64
+			if cmd.Flags().Changed("epoch") {
+				ep = &epoch
+			}
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			res, err := c.LedgerVerify(cmd.Context(), ep)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				if err := a.printJSON(res); err != nil {
+					return err
+				}
+			} else {
+				a.printVerify(res)
+			}
+			if !res.Agree {
+				return fmt.Errorf("epoch %d: %d of %d other statements disagree with this node's root",
+					res.Epoch, len(res.Statements)-res.Agreeing, len(res.Statements))
+			}
+			return nil
+		},
+	}
+	cmd.Flags().Uint64Var(&epoch, "epoch", 0, "epoch to verify (default: the last closed one)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
+	return cmd
+}
+
+func (a *app) printVerify(res *api.VerifyResult) {
+	verdict := "agrees with"
+	if !res.Agree {
+		verdict = "DISAGREES with"
+	}
+	a.printf("epoch %d root %s (%d usage entries): %s %d other statement(s), %d agreeing\n",
+		res.Epoch, res.Root, res.Entries, verdict, len(res.Statements), res.Agreeing)
+	for _, s := range res.Statements {
+		mark := "ok"
+		if !s.Agrees {
+			mark = "differs"
+		}
+		a.printf("  %-7s %s root %s (%d entries)\n", mark, s.Author, s.Root, s.Entries)
+	}
+	for _, d := range res.Differences {
+		a.printf("  %s vs %s: %s seq %d %s %s\n", d.Side, d.Peer, d.Author, d.Seq, d.Kind, d.ID)
+	}
+	for _, p := range res.Unreachable {
+		a.printf("  could not compare entries with %s\n", p)
+	}
 }
 
 // settlementCSV writes one row per statement line, then the fee and the remainder.

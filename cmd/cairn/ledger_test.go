@@ -52,6 +52,30 @@ func (f *fakeLedgerNode) LedgerSettle(_ context.Context, epoch *uint64) (*paymen
 		Payouts: []payments.Line{{Account: "h", Amount: 9, Storage: 9}}, PartnerShares: []payments.Line{}, Remainder: 1}, nil
 }
 
+func (f *fakeLedgerNode) LedgerVerify(_ context.Context, epoch *uint64) (*api.VerifyResult, error) {
+	if epoch != nil && *epoch == 3 {
+		return &api.VerifyResult{Epoch: 3, Root: "aa", Statements: []api.StatementView{{Author: "12D3KooWother", Root: "bb"}},
+			Differences: []api.EntryDifference{{Peer: "12D3KooWother", Side: "missing_here", Author: "12D3KooWx", Seq: 4, Kind: "download"}}}, nil
+	}
+	return &api.VerifyResult{Epoch: 7, Root: "aa", Agree: true, Agreeing: 1,
+		Statements: []api.StatementView{{Author: "12D3KooWother", Root: "aa", Agrees: true}}, Differences: []api.EntryDifference{}}, nil
+}
+
+func TestLedgerVerifyExitCode(t *testing.T) {
+	r := fakeDaemon(t, &fakeLedgerNode{fakeNode: newFakeNode()})
+	res := cli(t, "--repo", r, "ledger", "verify", "--json")
+	mustOK(t, res)
+	var got api.VerifyResult
+	if err := json.Unmarshal([]byte(res.stdout), &got); err != nil || got.Epoch != 7 || !got.Agree {
+		t.Fatalf("verify --json: %v %+v", err, got)
+	}
+	res = cli(t, "--repo", r, "ledger", "verify", "--epoch", "3")
+	mustFail(t, res, "disagree")
+	if !strings.Contains(res.stdout, "missing_here") || !strings.Contains(res.stdout, "DISAGREES") {
+		t.Fatalf("verify output does not name the differing entry:\n%s", res.stdout)
+	}
+}
+
 func TestPartnerRegisterJSON(t *testing.T) {
 	fn := &fakeLedgerNode{fakeNode: newFakeNode()}
 	r := fakeDaemon(t, fn)

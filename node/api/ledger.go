@@ -27,6 +27,9 @@ type LedgerBackend interface {
 	LedgerImport(ctx context.Context, r io.Reader) (*ImportResult, error)
 	// LedgerSettle settles an epoch from the stored entries; nil means the last closed one.
 	LedgerSettle(ctx context.Context, epoch *uint64) (*payments.Settlement, error)
+	// LedgerVerify compares this node's settlement of an epoch (nil: the last closed one)
+	// with the statements other nodes signed, and lists the entries behind a disagreement.
+	LedgerVerify(ctx context.Context, epoch *uint64) (*VerifyResult, error)
 }
 
 // PartnerResult is what registering a partner produced.
@@ -122,6 +125,7 @@ func addLedgerRoutes(routes map[string]http.HandlerFunc, b Backend) {
 	routes["ledger/export"] = s.export
 	routes["ledger/import"] = s.importEntries
 	routes["ledger/settle"] = s.settle
+	routes["ledger/verify"] = s.verify
 }
 
 type ledgerServer struct{ b LedgerBackend }
@@ -162,6 +166,16 @@ func (s *ledgerServer) settle(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := s.b.LedgerSettle(r.Context(), req.Epoch)
+	reply(w, res, err)
+}
+
+func (s *ledgerServer) verify(w http.ResponseWriter, r *http.Request) {
+	var req verifyRequest
+	if err := decodeJSON(w, r, &req, true); err != nil {
+		writeError(w, err)
+		return
+	}
+	res, err := s.b.LedgerVerify(r.Context(), req.Epoch)
 	reply(w, res, err)
 }
 
@@ -224,6 +238,14 @@ func (c *Client) LedgerShow(ctx context.Context) (*LedgerSummary, error) {
 func (c *Client) LedgerSettle(ctx context.Context, epoch *uint64) (*payments.Settlement, error) {
 	var res payments.Settlement
 	if err := c.call(ctx, "ledger/settle", settleRequest{Epoch: epoch}, &res); err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
+func (c *Client) LedgerVerify(ctx context.Context, epoch *uint64) (*VerifyResult, error) {
+	var res VerifyResult
+	if err := c.call(ctx, "ledger/verify", verifyRequest{Epoch: epoch}, &res); err != nil {
 		return nil, err
 	}
 	return &res, nil

@@ -21,6 +21,7 @@ type Config struct {
 	Put         Put         `toml:"put"`
 	Intervals   Intervals   `toml:"intervals"`
 	Maintenance Maintenance `toml:"maintenance"`
+	Ledger      Ledger      `toml:"ledger"`
 }
 
 // Network configures the libp2p host and the DHT.
@@ -118,6 +119,7 @@ func Default() Config {
 			Repair:      Duration(10 * time.Minute),
 		},
 		Maintenance: Maintenance{Audits: true, Repair: true, AuditRanges: 2, UnvettedSharePercent: 5},
+		Ledger:      DefaultLedger(),
 	}
 }
 
@@ -218,6 +220,9 @@ func (c Config) Validate() error {
 		}
 	}
 	if err := c.Maintenance.validate(); err != nil {
+		return err
+	}
+	if err := c.Ledger.validate(); err != nil {
 		return err
 	}
 	return c.Intervals.validate()

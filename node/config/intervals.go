@@ -69,8 +69,24 @@ func FastIntervals() Intervals {
 	}
 }
 
-// Fast shortens every periodic interval of cfg to seconds, for tests and demos.
-func Fast(cfg *Config) { cfg.Intervals = FastIntervals() }
+// Fast shortens every periodic interval of cfg to seconds, for tests and demos, and the
+// ledger's epochs with them (its switch and prices are kept).
+func Fast(cfg *Config) {
+	cfg.Intervals = FastIntervals()
+	cfg.Ledger.EpochLength, cfg.Ledger.StatementDelay, cfg.Ledger.Sync = fastLedgerTimes()
+}
+
+// Unfast undoes Fast: default intervals and ledger timing.
+func Unfast(cfg *Config) {
+	cfg.Intervals = Default().Intervals
+	l := DefaultLedger()
+	cfg.Ledger.EpochLength, cfg.Ledger.StatementDelay, cfg.Ledger.Sync = l.EpochLength, l.StatementDelay, l.Sync
+}
+
+func fastLedgerTimes() (epoch, delay, sync Duration) {
+	l := FastLedger()
+	return l.EpochLength, l.StatementDelay, l.Sync
+}
 
 // D returns d as a time.Duration.
 func (d Duration) D() time.Duration { return time.Duration(d) }
