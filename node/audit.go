@@ -78,6 +78,7 @@ func (n *Node) auditHolder(ctx context.Context, h peer.ID, items []transfer.Audi
 		n.log.Debug("audit got no answer", "holder", h, "err", err)
 		n.scores.observe(h, reputation.AuditTimeout, 0)
 		n.health.unreachable(h, now)
+		n.attests.missed(h, items, now)
 		return
 	}
 	shards := make([]cid.Cid, len(items))
@@ -93,4 +94,5 @@ func (n *Node) auditHolder(ctx context.Context, h peer.ID, items []transfer.Audi
 		}
 	}
 	n.health.answered(h, shards, passed, now)
+	n.attests.audited(h, shards, passed, now)
 }

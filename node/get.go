@@ -127,6 +127,9 @@ func (n *Node) Get(ctx context.Context, capStr string, w io.Writer, start func(s
 		decoders <- r.dec
 		bufs <- r.buf
 	}
+	if firstErr == nil {
+		n.receiptDownloads(m, cp.Manifest, g)
+	}
 	return firstErr
 }
 
@@ -139,6 +142,7 @@ type getter struct {
 	mu        sync.Mutex
 	loc       *manifest.Locations // grows once if a segment runs short (see widen)
 	widenOnce sync.Once
+	fetched   []fetchedShard // from other nodes, for download receipts (usage_download.go)
 }
 
 // holders returns who holds shard idx of segment seg, per the current record.
@@ -304,5 +308,6 @@ func (g *getter) fetch(ctx context.Context, holder peer.ID, seg manifest.Segment
 	if err != nil {
 		return nil, err
 	}
+	g.noteFetched(holder, c, seg.ShardSize)
 	return data, nil
 }

@@ -2,6 +2,8 @@ package node
 
 import (
 	"fmt"
+	"github.com/cairn-storage/cairn/node/ledgersync"
+	gocm "github.com/libp2p/go-libp2p/core/connmgr"
 	"time"
 
 	"github.com/cairn-storage/cairn/node/config"
@@ -25,7 +27,7 @@ import (
 
 // newHost builds the libp2p host: TCP and QUIC, TLS then Noise, yamux, the resource manager
 // with Cairn's limits (below), and a connection manager.
-func newHost(priv crypto.PrivKey, cfg config.Network) (host.Host, error) {
+func newHost(priv crypto.PrivKey, cfg config.Network, gater gocm.ConnectionGater) (host.Host, error) {
 	rm, err := newResourceManager()
 	if err != nil {
 		return nil, err
@@ -47,6 +49,9 @@ func newHost(priv crypto.PrivKey, cfg config.Network) (host.Host, error) {
 		libp2p.ConnectionManager(cm),
 		libp2p.UserAgent(Agent),
 		libp2p.DisableRelay(),
+	}
+	if gater != nil {
+		opts = append(opts, libp2p.ConnectionGater(gater))
 	}
 	if cfg.PreferTCP {
 		opts = append(opts, libp2p.SwarmOpts(swarm.WithDialRanker(preferTCP)))
@@ -136,6 +141,13 @@ var protoLimits = map[protocol.ID]protoLimit{
 	transfer.ProtoAudit: {4, 64},
 	// The Endorser serves at most 4 at once node-wide and answers busy beyond that.
 	transfer.ProtoEndorse: {4, 32},
+	// One per server after each get, quick to answer; the Countersigner serves 16 at once.
+	transfer.ProtoCountersign: {8, 128},
+	// Ledger anti-entropy: one sync round per peer at a time, each a few small requests.
+	ledgersync.DefaultSyncProtocol: {2, 64},
+	// Gossipsub keeps one long-lived stream per peer (and a spare while it reconnects).
+	ledgersync.ProtoGossipV12: {2, 512},
+	ledgersync.ProtoGossipV11: {2, 512},
 }
 
 // Memory a single stream, and one peer on one of our protocols, may hold in the resource manager.
@@ -158,7 +170,7 @@ func resourceLimits() rcmgr.ConcreteLimitConfig {
 	libp2p.SetDefaultServiceLimits(&limits)
 	limits.StreamBaseLimit.Memory = max(limits.StreamBaseLimit.Memory, streamMemory)
 	limits.PeerBaseLimit.Memory = max(limits.PeerBaseLimit.Memory, peerMemory)
-	for _, id := range transfer.Protocols() {
+	for _, id := range append(transfer.Protocols(), ledgersync.DefaultSyncProtocol, ledgersync.ProtoGossipV12, ledgersync.ProtoGossipV11) {
 		l, ok := protoLimits[id]
 		if !ok {
 			l = protoLimit{8, 128}

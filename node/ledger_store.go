@@ -5,9 +5,11 @@ import (
 	"cmp"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"slices"
 
 	"github.com/cairn-storage/cairn/payments"
+	"github.com/libp2p/go-libp2p/core/peer"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -66,7 +68,11 @@ func (l *Ledger) Heads() ([]Head, error) {
 	f := l.v.Frontier()
 	out := make([]Head, 0, len(f))
 	for a, s := range f {
-		out = append(out, Head{Author: []byte(a), Seq: s})
+		id, err := peer.Decode(a) // Frontier names authors in base58; chains hold raw bytes
+		if err != nil {
+			return nil, fmt.Errorf("ledger: frontier author %q: %w", a, err)
+		}
+		out = append(out, Head{Author: []byte(id), Seq: s})
 	}
 	slices.SortFunc(out, func(a, b Head) int { return bytes.Compare(a.Author, b.Author) })
 	return out, nil

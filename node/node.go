@@ -12,11 +12,13 @@ import (
 	"time"
 
 	"github.com/cairn-storage/cairn/dht"
+	"github.com/cairn-storage/cairn/node/ledgersync"
 	"github.com/cairn-storage/cairn/node/repo"
 	"github.com/cairn-storage/cairn/node/store"
 	"github.com/cairn-storage/cairn/node/transfer"
 	"github.com/ipfs/go-cid"
 	kad "github.com/libp2p/go-libp2p-kad-dht"
+	"github.com/libp2p/go-libp2p/core/connmgr"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -36,6 +38,8 @@ type Options struct {
 	// Bootstrap are extra multiaddrs (with /p2p/<id>) to join through.
 	Bootstrap []string
 	Logger    *slog.Logger
+	// Gater, if set, vets this node's connections (a blocklist; tests cut partitions with it).
+	Gater connmgr.ConnectionGater
 }
 
 // Node is a running Cairn node.
@@ -55,11 +59,19 @@ type Node struct {
 	uploads  *uploads
 	scores   *scores // this node's reputation book of its peers
 	health   *health // what this node's audits found, as a steward
+	attests  *attestTracker
 	repairs  repairState
 	exit     exitState
-	led      *Ledger // the signed ledger's entries this node holds (payments)
-	auditor  *transfer.Auditor
-	endorser *transfer.Endorser
+	led      *Ledger            // the signed ledger's entries this node holds (payments)
+	gossip   *ledgersync.Gossip // nil with the ledger off
+	// unsettled is every uploader's recent charges, for admission (ledger_chores.go).
+	unsettled unsettledBook
+	auditor   *transfer.Auditor
+	// countersign signs download receipts for shards this node served (usage_download.go).
+	countersign  *transfer.Countersigner
+	receiptsOff  bool // no download receipts after gets
+	receiptStats receiptStats
+	endorser     *transfer.Endorser
 
 	// Running puts: Close cancels them through putsCtx and waits for their rollback.
 	putsCtx  context.Context
@@ -129,10 +141,11 @@ func New(ctx context.Context, r *repo.Repo, opt Options) (_ *Node, err error) {
 		return nil, fmt.Errorf("open ledger: %w", err)
 	}
 	closers = append(closers, func() { n.led.Close() })
+	n.led.Configure(settleParams(cfg.Ledger))
 	n.repairs.below = map[cid.Cid]time.Time{}
 	n.exit.done = make(chan struct{})
 
-	base, err := newHost(priv, cfg.Network)
+	base, err := newHost(priv, cfg.Network, opt.Gater)
 	if err != nil {
 		return nil, fmt.Errorf("start libp2p host: %w", err)
 	}
@@ -154,6 +167,10 @@ func New(ctx context.Context, r *repo.Repo, opt Options) (_ *Node, err error) {
 	n.tombs = transfer.NewTombstoneServer(n.host, n.stewards, n.budget)
 	n.xfer = transfer.NewClient(n.host, n.store, n.stewards)
 	n.auditor = transfer.NewAuditor(n.host, n.store, n.budget)
+	n.countersign = transfer.NewCountersigner(n.host, priv, n.server.Served(), n.budget)
+	n.countersign.Vet = n.vetReceipt
+	n.server.Admit = n.admit
+	n.receiptsOff = !cfg.Ledger.Enabled
 	n.endorser = transfer.NewEndorser(n.host, n.stewards, priv, n.budget)
 	n.endorser.Vet = n.vetEntry
 	n.endorser.VetSet = n.vetStewardSet
@@ -169,11 +186,20 @@ func New(ctx context.Context, r *repo.Repo, opt Options) (_ *Node, err error) {
 	// peers.json every peer_save (and on Close), so a node killed without a clean stop still
 	// rejoins through recent peers.
 	n.resumeExit()
+	if cfg.Maintenance.Audits && cfg.Ledger.Enabled {
+		n.startAttest() // before the audits it tracks
+	}
 	if cfg.Maintenance.Audits {
 		n.runChore("audit", iv.Audit.D(), n.auditRound)
 	}
 	if cfg.Maintenance.Repair {
 		n.runChore("repair", iv.Repair.D(), n.repairRound)
+	}
+	if cfg.Ledger.Enabled {
+		if err := n.startGossip(); err != nil {
+			return nil, fmt.Errorf("start ledger gossip: %w", err)
+		}
+		n.startLedgerChores()
 	}
 	n.runChore("save peers", iv.PeerSave.D(), func(context.Context) {
 		if err := n.savePeers(); err != nil {
@@ -233,7 +259,11 @@ func (n *Node) Close() error {
 		n.receipts.Close()
 		n.tombs.Close()
 		n.auditor.Close()
+		n.countersign.Close()
 		n.endorser.Close()
+		if n.gossip != nil {
+			n.gossip.Close()
+		}
 		n.cancel()
 		n.wg.Wait()
 		if err := n.savePeers(); err != nil {

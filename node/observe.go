@@ -30,7 +30,8 @@ func (n *Node) observeTransfer(ctx context.Context, p peer.ID, bytes int64, took
 		n.scores.observe(p, reputation.AuditFail, 0)
 	case ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded):
 		// cancelled by us (enough shards already, or the user stopped)
-	case wire.IsCode(err, wire.CodeBusy), wire.IsCode(err, wire.CodeQuota), wire.IsCode(err, wire.CodeFull):
+	case wire.IsCode(err, wire.CodeBusy), wire.IsCode(err, wire.CodeQuota), wire.IsCode(err, wire.CodeFull),
+		wire.IsCode(err, wire.CodePaymentRequired): // our debt, not the holder's fault
 	default:
 		n.scores.observe(p, reputation.TransferFail, 0)
 	}

@@ -8,32 +8,37 @@ import (
 	"slices"
 )
 
-// compareModes are the devnets of -maintenance compare, in order: alternating, so a drift of the
-// machine over the run (page cache, other tenants) hits both modes alike.
-var compareModes = []struct {
+// compareMode is one devnet of a compare run.
+type compareMode struct {
 	name string
 	args []string
-}{
-	{"off", []string{"--fast", "--no-maintenance"}},
-	{"on", []string{"--fast"}},
-	{"on", []string{"--fast"}},
-	{"off", []string{"--fast", "--no-maintenance"}},
+}
+
+// compareModes are the devnets of a compare run of feature (-maintenance or -ledger), in
+// order: alternating, so a drift of the machine over the run (page cache, other tenants) hits
+// both modes alike. "off" passes the devnet flag that turns the feature off.
+func compareModes(offFlag string) []compareMode {
+	off := []string{"--fast", offFlag}
+	on := []string{"--fast"}
+	return []compareMode{{"off", off}, {"on", on}, {"on", on}, {"off", off}}
 }
 
 // runCompare runs one bench per compareModes entry and prints each, then the medians per mode
-// and their ratio: the cost of audits and repair running every few seconds during puts and gets.
-func runCompare(ctx context.Context, opts options) error {
+// and their ratio: the cost of the feature (audits and repair, or the ledger's gossip, receipts,
+// attestations and statements) running every few seconds during puts and gets.
+func runCompare(ctx context.Context, opts options, feature, offFlag string) error {
+	compareModes := compareModes(offFlag)
 	runs := map[string][]runResult{}
 	var results []*result
 	for i, m := range compareModes {
 		o := opts
 		o.devnetArgs = m.args
 		b := &bench{opts: o, log: os.Stderr}
-		b.logf("devnet %d of %d: maintenance %s (%v)", i+1, len(compareModes), m.name, m.args)
+		b.logf("devnet %d of %d: %s %s (%v)", i+1, len(compareModes), feature, m.name, m.args)
 		res, err := b.run(ctx)
 		b.cleanup()
 		if err != nil {
-			return fmt.Errorf("maintenance %s: %w", m.name, err)
+			return fmt.Errorf("%s %s: %w", feature, m.name, err)
 		}
 		printHuman(os.Stderr, res)
 		runs[m.name] = append(runs[m.name], res.Runs...)
@@ -49,8 +54,8 @@ func runCompare(ctx context.Context, opts options) error {
 		{"put CPU s/GB (median)", on.PutCPU.Median, off.PutCPU.Median},
 		{"get CPU s/GB (median)", on.GetCPU.Median, off.GetCPU.Median},
 	}
-	fmt.Printf("maintenance compare: %d nodes, %d bytes, %d runs per devnet, devnets %v\n",
-		opts.nodes, opts.size, opts.runs, slices.Collect(func(yield func(string) bool) {
+	fmt.Printf("%s compare: %d nodes, %d bytes, %d runs per devnet, devnets %v\n",
+		feature, opts.nodes, opts.size, opts.runs, slices.Collect(func(yield func(string) bool) {
 			for _, m := range compareModes {
 				if !yield(m.name) {
 					return

@@ -30,7 +30,10 @@ type options struct {
 	// maintenance: "" = the node defaults; "compare" = alternate devnets with audits and
 	// repair running every few seconds (--fast) and off (--fast --no-maintenance).
 	maintenance string
-	devnetArgs  []string // extra `cairn devnet` flags of this bench (set by compare mode)
+	// ledger: "compare" = alternate devnets with the ledger on (gossip, receipts,
+	// attestations, statements; --fast epochs) and off (--fast --no-ledger).
+	ledger     string
+	devnetArgs []string // extra `cairn devnet` flags of this bench (set by compare mode)
 }
 
 func parseFlags() (options, error) {
@@ -48,6 +51,7 @@ func parseFlags() (options, error) {
 	fs.DurationVar(&o.timeout, "timeout", 15*time.Minute, "abort (cleanly) after this long overall")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the input file's pseudo-random bytes (ChaCha8)")
 	fs.StringVar(&o.maintenance, "maintenance", "", `"compare": run devnets alternately with audits and repair every few seconds (devnet --fast) and with them off (--fast --no-maintenance), -runs rounds each, 2 devnets per mode, and report both`)
+	fs.StringVar(&o.ledger, "ledger", "", `"compare": run devnets alternately with the ledger on (gossip, download receipts, storage attestations, statements; 15 s epochs under devnet --fast) and off (--fast --no-ledger), -runs rounds each, 2 devnets per mode, and report both`)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: go run ./cmd/cairn-bench [flags]\n\n"+
 			"Benchmarks cairn put/get throughput and peak memory over a loopback devnet.\n\n")
@@ -96,6 +100,10 @@ func parseFlags() (options, error) {
 		return o, errors.New("-timeout must be positive")
 	case o.maintenance != "" && o.maintenance != "compare":
 		return o, fmt.Errorf("-maintenance %q: the only mode is \"compare\"", o.maintenance)
+	case o.ledger != "" && o.ledger != "compare":
+		return o, fmt.Errorf("-ledger %q: the only mode is \"compare\"", o.ledger)
+	case o.ledger != "" && o.maintenance != "":
+		return o, errors.New("-ledger compare and -maintenance compare are separate runs: pick one")
 	}
 	return o, nil
 }

@@ -72,8 +72,12 @@ func run() int {
 		fmt.Errorf("timed out after %s (raise -timeout)", opts.timeout))
 	defer cancelTimeout()
 
-	if opts.maintenance == "compare" {
-		err := runCompare(ctx, opts)
+	if opts.maintenance == "compare" || opts.ledger == "compare" {
+		feature, offFlag := "maintenance", "--no-maintenance"
+		if opts.ledger == "compare" {
+			feature, offFlag = "ledger", "--no-ledger"
+		}
+		err := runCompare(ctx, opts, feature, offFlag)
 		signal.Stop(sigs)
 		if err != nil {
 			if cause := context.Cause(ctx); cause != nil && !errors.Is(err, cause) {

@@ -29,6 +29,8 @@ type devnetFlags struct {
 	fast  bool
 	// noMaintenance turns audits and repair off, to measure what they cost.
 	noMaintenance bool
+	// noLedger turns the ledger's gossip, receipts, attestations and statements off.
+	noLedger bool
 }
 
 func newDevnetCmd(a *app) *cobra.Command {
@@ -53,6 +55,7 @@ func newDevnetCmd(a *app) *cobra.Command {
 	fl.IntVar(&f.n, "n", 0, "put.n in each node's config (default from config defaults)")
 	fl.BoolVar(&f.fast, "fast", false, "shorten every periodic interval to seconds (audits, repair, orphan lease, reprovide, ...) for tests and demos")
 	fl.BoolVar(&f.noMaintenance, "no-maintenance", false, "turn audits and repair off (to measure what they cost)")
+	fl.BoolVar(&f.noLedger, "no-ledger", false, "turn the ledger's gossip, receipts, attestations and statements off (to measure what they cost)")
 	return cmd
 }
 

@@ -154,6 +154,7 @@ func prepareDevnetRepos(f devnetFlags, root string) ([]*repo.Repo, error) {
 		applyFast(&r.Config, f.fast)
 		r.Config.Maintenance.Audits = !f.noMaintenance
 		r.Config.Maintenance.Repair = !f.noMaintenance
+		r.Config.Ledger.Enabled = !f.noLedger
 		if err := fixDevnetPorts(&r.Config, i+1); err != nil {
 			return nil, fmt.Errorf("%s: %w", r.Path, err)
 		}

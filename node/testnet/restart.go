@@ -40,7 +40,7 @@ func (n *Net) StartAgain(t testing.TB, i int) *node.Node {
 	if err != nil {
 		t.Fatal(err)
 	}
-	nd, err := node.New(context.Background(), r, node.Options{})
+	nd, err := node.New(context.Background(), r, node.Options{Gater: n.gaterFor(t, r)})
 	if err != nil {
 		t.Fatalf("restart node %d: %v", i, err)
 	}

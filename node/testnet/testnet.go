@@ -19,6 +19,7 @@ import (
 type Net struct {
 	Nodes []*node.Node
 	Repos []*repo.Repo
+	cut   partition // Partition and Heal set it; every node's gater reads it
 }
 
 // Config returns the config of test node i (1-based): loopback only, no fsync, small segments.
@@ -35,6 +36,7 @@ func Start(t testing.TB, n int, adjust func(i int, c *config.Config)) *Net {
 	ctx := context.Background()
 	net := &Net{}
 	var boot []string
+
 	for i := 1; i <= n; i++ {
 		cfg := Config(i)
 		if adjust != nil {
@@ -44,7 +46,7 @@ func Start(t testing.TB, n int, adjust func(i int, c *config.Config)) *Net {
 		if err != nil {
 			t.Fatal(err)
 		}
-		nd, err := node.New(ctx, r, node.Options{Bootstrap: boot})
+		nd, err := node.New(ctx, r, node.Options{Bootstrap: boot, Gater: net.gaterFor(t, r)})
 		if err != nil {
 			t.Fatal(err)
 		}

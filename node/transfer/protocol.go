@@ -28,7 +28,7 @@ func Protocols() []protocol.ID {
 	return []protocol.ID{
 		ProtoShardPut, ProtoShardGet, ProtoShardHas, ProtoShardDelete,
 		ProtoManifestPut, ProtoManifestGet, ProtoManifestDel, ProtoInfo,
-		ProtoShardReceipt, ProtoManifestTombstone, ProtoAudit, ProtoEndorse,
+		ProtoShardReceipt, ProtoManifestTombstone, ProtoAudit, ProtoEndorse, ProtoCountersign,
 	}
 }
 

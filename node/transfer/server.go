@@ -16,6 +16,7 @@ import (
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 	"lukechampine.com/blake3/bao"
 )
@@ -41,6 +42,11 @@ type Server struct {
 	// Draining is set while the node hands its shards away (graceful exit): it advertises no
 	// free space and takes no new shards, so placement looks elsewhere.
 	Draining atomic.Bool
+	// Admit decides whether uploader may store shards here (e.g. its unsettled charges); nil
+	// admits everyone. Set before peers can connect.
+	Admit func(uploader peer.ID) error
+	// served records the shards sent whole, for countersigning download receipts.
+	served *Served
 }
 
 // lease is the lease a shard stored now gets.
@@ -57,7 +63,7 @@ func NewServer(h host.Host, st *store.Store, sw *Stewardship, b *Budget, agent s
 	if b == nil {
 		b = NewBudget(DefaultBudget())
 	}
-	s := &Server{h: h, st: st, stewards: sw, budget: b, agent: agent, log: log}
+	s := &Server{h: h, st: st, stewards: sw, budget: b, agent: agent, log: log, served: NewServed()}
 	for id, fn := range s.handlers() {
 		h.SetStreamHandler(id, s.wrap(id, fn))
 	}
@@ -76,6 +82,9 @@ func (s *Server) handlers() map[protocol.ID]func(network.Stream) error {
 		ProtoInfo:        s.handleInfo,
 	}
 }
+
+// Served is the book of shards this server sent whole, per peer (see Countersigner).
+func (s *Server) Served() *Served { return s.served }
 
 // Close stops answering.
 func (s *Server) Close() {
@@ -112,6 +121,9 @@ func origin(st network.Stream) Origin {
 	return Origin{Account: st.Conn().RemotePeer().String(), Subnet: SubnetOf(st.Conn().RemoteMultiaddr())}
 }
 
+// ErrUnsettled is why a put is refused when Admit says no.
+var ErrUnsettled = errors.New("unsettled charges above threshold")
+
 // busy answers a refused reservation; the peer may retry later.
 func busy(err error) Status { return wire.Fail(wire.CodeBusy, err) }
 
@@ -135,6 +147,14 @@ func (s *Server) handlePut(st network.Stream) error {
 		return wire.Write(st, wire.Fail(wire.CodeBadInput, err))
 	}
 	from := origin(st)
+	if s.Admit != nil {
+		if err := s.Admit(st.Conn().RemotePeer()); err != nil {
+			if !errors.Is(err, ErrUnsettled) {
+				err = fmt.Errorf("%w: %v", ErrUnsettled, err)
+			}
+			return wire.Write(st, wire.Fail(wire.CodePaymentRequired, err))
+		}
+	}
 	// Quotas, capacity and disk are checked before the go-ahead, so a refusal costs one round trip.
 	if err := s.st.Admit(c, req.Size, from.Account, from.Subnet); err != nil {
 		return wire.Write(st, statusOf(err))
@@ -185,7 +205,10 @@ func (s *Server) handleGet(st network.Stream) error {
 		return err
 	}
 	// Served as stored, unverified: the fetcher verifies against the CID chunk by chunk.
-	_, err = io.CopyBuffer(st, io.LimitReader(f, blob.Size), make([]byte, shardGetBuffers))
+	n, err := io.CopyBuffer(st, io.LimitReader(f, blob.Size), make([]byte, shardGetBuffers))
+	if err == nil && n == blob.Size {
+		s.served.Record(st.Conn().RemotePeer(), c, blob.Size)
+	}
 	return err
 }
 

@@ -124,6 +124,8 @@ const (
 	CodeBusy = "busy"
 	// CodeQuota: the sender's storage quota (per peer or per subnet) is used up.
 	CodeQuota = "quota"
+	// CodePaymentRequired: the sender's unsettled charges are above this node's threshold.
+	CodePaymentRequired = "payment_required"
 )
 
 // RemoteError is a refusal reported by the other side.
