@@ -8,7 +8,6 @@
 // merkle.go). Time comes in as arguments; nothing here does I/O, so the node and the simulator
 // run the same code.
 //
-// Not yet wired into the node: gossip (go-libp2p-pubsub), anti-entropy catch-up, persistence,
-// admission by unsettled charges and the `cairn ledger` / `cairn partner` commands are the
-// ledger issue's next steps. Files already carry their partner tag (cairn put --partner).
+// The node (package node) persists entries, writes receipts, attestations and statements, and
+// node/ledgersync carries entries between nodes.
 package payments
