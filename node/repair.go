@@ -73,6 +73,16 @@ func (n *Node) repairRound(ctx context.Context) {
 		if !n.repairTurn(f, now, alive) {
 			return nil
 		}
+		// Deaths are seen one audit at a time: before rebuilding, ask every holder of the file
+		// now, so one repair restores every shard lost so far rather than stopping at the
+		// threshold with a death it had not yet noticed.
+		self := n.host.ID()
+		for _, e := range f.loc.Entries {
+			if h := e.Receipt.Holder; h != self {
+				alive(h)
+			}
+		}
+		segs = n.segmentHealth(f)
 		if cands == nil {
 			cands = n.repairCandidates(ctx)
 		}

@@ -153,9 +153,18 @@ func TestDevnetExitAndRepair(t *testing.T) {
 			reader = i
 		}
 	}
-	waitUntil(t, 3*time.Minute, "n healthy shards again", func() bool {
-		s := holders(t, d.repo(reader), res.Cap)
-		return s.FullHealth && s.LastRepair > 0
+	t.Logf("killed nodes %v (uploader node-%d) of file %s; node-%d watches its repair", dead, up, res.Cap, reader)
+	var last *api.StatResult
+	defer func() {
+		if t.Failed() && last != nil {
+			t.Logf("node-%d's last stat: full health %v, last repair %d, holders %v", reader, last.FullHealth, last.LastRepair, holdersOf(last, ids))
+		}
+	}()
+	// Usually well under a minute; under -race with another package's tests beside it, the ten
+	// race-built daemons once took over 3 minutes on 2 cores.
+	waitUntil(t, 5*time.Minute, "n healthy shards again", func() bool {
+		last = holders(t, d.repo(reader), res.Cap)
+		return last.FullHealth && last.LastRepair > 0
 	})
 	getAndCompare(t, d.repo(reader), res.Cap, data)
 	t.Logf("killed nodes %v (uploader node-%d); node-%d reads the repaired file", dead, up, reader)
