@@ -225,3 +225,7 @@ func (g *Gossip) removeHandlers() {
 		g.h.RemoveStreamHandler(id)
 	}
 }
+
+// TopicPeers lists the connected peers this node knows to be on the ledger topic: those a
+// Publish reaches directly (diagnostics and tests).
+func (g *Gossip) TopicPeers() []peer.ID { return g.topic.ListPeers() }
