@@ -1,6 +1,21 @@
-// Package sim will hold a discrete-event simulator that drives the same pure decision
-// cores as the libp2p node (placement, reputation, payments) over virtual time, with
-// synthetic node IDs, a seeded rng and scripted churn and failures, so network-scale
-// behaviour can be replayed exactly. It arrives with its own issue; nothing is
-// implemented yet.
+// Package sim is the core of Cairn's network simulator: a deterministic
+// discrete-event engine over virtual time, for studying routing, durability,
+// reputation and economics at sizes no testbed can host (issue 12).
+//
+// What exists:
+//
+//   - Engine: a single-threaded event loop. Events are 32-byte values (time,
+//     sequence, kind, node index, argument) in a binary heap, dispatched by Kind
+//     to handlers that models register; ties in time pop in scheduling order,
+//     and nothing reads the wall clock, so a run is a pure function of its
+//     inputs. Scheduling in the past is refused.
+//   - Time and Duration: virtual nanoseconds; Duration reads "8h", "1.5d" in TOML.
+//   - Streams: independent math/rand/v2 PCG streams derived from (seed, stream
+//     id or name) by a fixed mix, so adding a consumer never shifts another's
+//     draws.
+//
+// Models live in subpackages: churn (sessions, downtimes, departures,
+// arrivals) and kad (Kademlia routing). Scenarios, the calls into Cairn's own
+// cores (placement, reputation, repair planning, settlement) and the outputs
+// come later.
 package sim

@@ -1,0 +1,26 @@
+package churn
+
+import (
+	"math"
+	"slices"
+)
+
+// ksStat is the one-sample Kolmogorov–Smirnov statistic of xs against cdf:
+// the largest gap between the empirical and the model CDF. It sorts xs.
+func ksStat(xs []float64, cdf func(float64) float64) float64 {
+	slices.Sort(xs)
+	n := float64(len(xs))
+	d := 0.0
+	for i, x := range xs {
+		f := cdf(x)
+		d = max(d, f-float64(i)/n, float64(i+1)/n-f)
+	}
+	return d
+}
+
+// ksCritical01 is the KS critical value at alpha 0.01 for n samples
+// (Stephens' finite-n form of 1.628/√n).
+func ksCritical01(n int) float64 {
+	s := math.Sqrt(float64(n))
+	return 1.628 / (s + 0.12 + 0.11/s)
+}
