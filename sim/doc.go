@@ -15,7 +15,8 @@
 //     draws.
 //
 // Models live in subpackages: churn (sessions, downtimes, departures,
-// arrivals) and kad (Kademlia routing). Scenarios, the calls into Cairn's own
-// cores (placement, reputation, repair planning, settlement) and the outputs
-// come later.
+// arrivals), kad (Kademlia routing) and storage (k-of-n segments placed by the
+// node's own reputation.Place, losses). scenario and study load TOML scenarios
+// and run them for `cairn sim`. Repair planning, reputation, workload and
+// settlement in the simulator come next (sim/README.md).
 package sim

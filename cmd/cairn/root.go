@@ -40,6 +40,7 @@ func newRootCmd(a *app) *cobra.Command {
 		newPutCmd(a), newGetCmd(a), newStatCmd(a), newLsCmd(a), newRmCmd(a),
 		newIDCmd(a), newPeersCmd(a), newExitCmd(a),
 		newPartnerCmd(a), newLedgerCmd(a),
+		newSimCmd(a),
 	)
 	return root
 }

@@ -1,0 +1,222 @@
+// Package scenario reads the simulator's scenario files: TOML, like the node's
+// config, decoded over defaults with unknown keys refused so typos surface,
+// then validated with errors that name the key. Flags override a few fields
+// (Overrides). Each study reads its own section; today [kademlia] (lookup
+// routing) and [churn]; other sections (durability's [storage], ...) come with
+// their studies.
+package scenario
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/pelletier/go-toml/v2"
+
+	"github.com/cairn-storage/cairn/sim"
+	"github.com/cairn-storage/cairn/sim/churn"
+	"github.com/cairn-storage/cairn/sim/kad"
+)
+
+// Scenario is one run's inputs. Same Scenario (seed included), same output.
+type Scenario struct {
+	// Name labels outputs; Load defaults it to the file name without ".toml".
+	Name        string `toml:"name,omitempty"`
+	Description string `toml:"description,omitempty"`
+	// Seed derives every random stream of the run (sim.NewStreams).
+	Seed uint64 `toml:"seed"`
+	// Nodes is the initial population.
+	Nodes int `toml:"nodes"`
+	// Duration is the virtual time simulated; 0 runs the samples due at time 0 only.
+	Duration sim.Duration `toml:"duration"`
+	// Kademlia is the lookup study; nil when the scenario has no [kademlia].
+	Kademlia *Kademlia   `toml:"kademlia,omitempty"`
+	Churn    churn.Model `toml:"churn"`
+}
+
+// Lookup modes.
+const (
+	// ModeLookup routes iteratively over ideal k-bucket tables (kad.Looker):
+	// hops, messages and timeouts are measured.
+	ModeLookup = "lookup"
+	// ModeExact answers with the true K closest live nodes (kad.Space.Closest),
+	// building no tables: for runs where routing is not the question. Hops and
+	// messages are not modelled and read 0.
+	ModeExact = "exact"
+)
+
+// Kademlia is the [kademlia] section. Zero fields take the defaults of
+// go-libp2p-kad-dht (DefaultKademlia), which is why none of them can be 0.
+type Kademlia struct {
+	K     int    `toml:"k"`
+	Alpha int    `toml:"alpha"`
+	Beta  int    `toml:"beta"`
+	Mode  string `toml:"mode"`
+	// Lookups is how many lookups run at each sample, each from a random up
+	// node to a random key.
+	Lookups int `toml:"lookups"`
+	// SampleEvery is the virtual time between samples; the first is at 0.
+	SampleEvery sim.Duration `toml:"sample_every"`
+}
+
+// DefaultKademlia is what a [kademlia] section's missing keys take.
+func DefaultKademlia() Kademlia {
+	return Kademlia{K: kad.DefaultK, Alpha: kad.DefaultAlpha, Beta: kad.DefaultBeta,
+		Mode: ModeLookup, Lookups: 1000, SampleEvery: sim.Hour}
+}
+
+// Bounds on what a scenario may ask for, so a typo cannot ask for a run that
+// never ends or never fits.
+const (
+	MaxNodes       = kad.MaxNodes
+	MaxLookups     = 10_000_000
+	MaxSamples     = 1_000_000
+	MaxDuration    = 100 * 365 * sim.Day
+	MaxK           = 255
+	MaxAlpha       = 1000
+	minSampleEvery = sim.Second
+)
+
+// Parse decodes a scenario and validates it.
+func Parse(b []byte) (Scenario, error) {
+	var s Scenario
+	dec := toml.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&s); err != nil {
+		var strict *toml.StrictMissingError
+		if errors.As(err, &strict) {
+			return s, fmt.Errorf("unknown key(s): %s", strictKeys(strict))
+		}
+		return s, err
+	}
+	s.fill()
+	return s, s.Validate()
+}
+
+// strictKeys names the unknown keys, "kademlia.alhpa, foo".
+func strictKeys(e *toml.StrictMissingError) string {
+	keys := make([]string, 0, len(e.Errors))
+	for _, d := range e.Errors {
+		keys = append(keys, strings.Join(d.Key(), "."))
+	}
+	return strings.Join(keys, ", ")
+}
+
+// Load reads and parses the scenario file at path.
+func Load(path string) (Scenario, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Scenario{}, fmt.Errorf("read scenario: %w", err)
+	}
+	s, err := Parse(b)
+	if err != nil {
+		return s, fmt.Errorf("scenario %s: %w", path, err)
+	}
+	if s.Name == "" {
+		s.Name = strings.TrimSuffix(filepath.Base(path), ".toml")
+	}
+	return s, nil
+}
+
+// fill gives a present [kademlia] section its defaults.
+func (s *Scenario) fill() {
+	if s.Kademlia == nil {
+		return
+	}
+	d, k := DefaultKademlia(), s.Kademlia
+	if k.K == 0 {
+		k.K = d.K
+	}
+	if k.Alpha == 0 {
+		k.Alpha = d.Alpha
+	}
+	if k.Beta == 0 {
+		k.Beta = d.Beta
+	}
+	if k.Mode == "" {
+		k.Mode = d.Mode
+	}
+	if k.Lookups == 0 {
+		k.Lookups = d.Lookups
+	}
+	if k.SampleEvery == 0 {
+		k.SampleEvery = d.SampleEvery
+	}
+}
+
+// Validate says what is wrong with s, naming the key.
+func (s Scenario) Validate() error {
+	if s.Nodes < 1 || s.Nodes > MaxNodes {
+		return fmt.Errorf("nodes: %d, want 1..%d", s.Nodes, MaxNodes)
+	}
+	if s.Duration < 0 || s.Duration > MaxDuration {
+		return fmt.Errorf("duration: %v, want 0..%v", s.Duration, MaxDuration)
+	}
+	if err := s.Churn.Validate(); err != nil {
+		return err // churn's errors already name their key
+	}
+	if s.Kademlia == nil {
+		return errors.New("nothing to simulate: add a [kademlia] section")
+	}
+	k := s.Kademlia
+	switch {
+	case k.K < 1 || k.K > MaxK:
+		return fmt.Errorf("kademlia.k: %d, want 1..%d", k.K, MaxK)
+	case k.Alpha < 1 || k.Alpha > MaxAlpha:
+		return fmt.Errorf("kademlia.alpha: %d, want 1..%d", k.Alpha, MaxAlpha)
+	case k.Beta < 1 || k.Beta > k.K:
+		return fmt.Errorf("kademlia.beta: %d, want 1..k (%d)", k.Beta, k.K)
+	case k.Mode != ModeLookup && k.Mode != ModeExact:
+		return fmt.Errorf("kademlia.mode: %q, want %q or %q", k.Mode, ModeLookup, ModeExact)
+	case k.Lookups < 1 || k.Lookups > MaxLookups:
+		return fmt.Errorf("kademlia.lookups: %d, want 1..%d", k.Lookups, MaxLookups)
+	case k.SampleEvery < minSampleEvery:
+		return fmt.Errorf("kademlia.sample_every: %v, want at least %v", k.SampleEvery, minSampleEvery)
+	case s.Samples() > MaxSamples:
+		return fmt.Errorf("kademlia.sample_every: %v over %v makes %d samples, at most %d",
+			k.SampleEvery, s.Duration, s.Samples(), MaxSamples)
+	}
+	if s.Churn.ArrivalsPerHour > 0 {
+		// Routing tables are built once over the initial population; arriving
+		// nodes would have no IDs or buckets.
+		return errors.New("churn.arrivals_per_hour: arrivals are not modelled by the lookup study yet (set 0)")
+	}
+	return nil
+}
+
+// Samples is the number of lookup samples: at 0, SampleEvery, ... up to Duration.
+func (s Scenario) Samples() int64 {
+	if s.Kademlia == nil || s.Kademlia.SampleEvery <= 0 {
+		return 0
+	}
+	return int64(s.Duration/s.Kademlia.SampleEvery) + 1
+}
+
+// Overrides are the command line's replacements for scenario fields; nil
+// leaves a field as the file has it.
+type Overrides struct {
+	Seed     *uint64
+	Nodes    *int
+	Duration *sim.Duration
+}
+
+// Apply returns s with o applied, validated again.
+func (s Scenario) Apply(o Overrides) (Scenario, error) {
+	if o.Seed != nil {
+		s.Seed = *o.Seed
+	}
+	if o.Nodes != nil {
+		s.Nodes = *o.Nodes
+	}
+	if o.Duration != nil {
+		s.Duration = *o.Duration
+	}
+	if s.Kademlia != nil { // do not share the section with the caller's copy
+		k := *s.Kademlia
+		s.Kademlia = &k
+	}
+	return s, s.Validate()
+}

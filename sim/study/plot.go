@@ -1,0 +1,69 @@
+package study
+
+import (
+	"fmt"
+	"strconv"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+)
+
+const plotW, plotH = 6 * vg.Inch, 4 * vg.Inch
+
+// plotHops draws the hop histogram: the share of lookups at each hop count.
+func (r *Result) plotHops(path string) error {
+	p := plot.New()
+	p.Title.Text = fmt.Sprintf("%s: lookup hops (n = %d, %s)", r.Scenario.Name, r.Scenario.Nodes, r.Summary.Mode)
+	p.X.Label.Text = "hops"
+	p.Y.Label.Text = "fraction of lookups"
+	vals := make(plotter.Values, len(r.Hops))
+	names := make([]string, len(r.Hops))
+	total := float64(r.Summary.Lookups)
+	for h, c := range r.Hops {
+		if total > 0 {
+			vals[h] = float64(c) / total
+		}
+		names[h] = strconv.Itoa(h)
+	}
+	if len(vals) == 0 {
+		vals, names = plotter.Values{0}, []string{"0"}
+	}
+	bars, err := plotter.NewBarChart(vals, vg.Points(20))
+	if err != nil {
+		return err
+	}
+	p.Add(bars)
+	p.NominalX(names...)
+	return p.Save(plotW, plotH, path)
+}
+
+// plotLive draws the nodes up and the nodes not departed over virtual time.
+func (r *Result) plotLive(path string) error {
+	p := plot.New()
+	p.Title.Text = fmt.Sprintf("%s: nodes over time", r.Scenario.Name)
+	p.X.Label.Text = "virtual time (h)"
+	p.Y.Label.Text = "nodes"
+	up := make(plotter.XYs, len(r.Samples))
+	live := make(plotter.XYs, len(r.Samples))
+	for i, s := range r.Samples {
+		up[i] = plotter.XY{X: s.At.Hours(), Y: float64(s.Up)}
+		live[i] = plotter.XY{X: s.At.Hours(), Y: float64(s.Live)}
+	}
+	lu, err := plotter.NewLine(up)
+	if err != nil {
+		return err
+	}
+	ll, err := plotter.NewLine(live)
+	if err != nil {
+		return err
+	}
+	ll.LineStyle.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+	p.Add(lu, ll)
+	p.Legend.Add("up", lu)
+	p.Legend.Add("not departed", ll)
+	p.Legend.Left = true // bottom left: clear of the lines, which sit near the top
+	p.Y.Min = 0
+	p.Y.Max = 1.05 * float64(max(1, r.Scenario.Nodes))
+	return p.Save(plotW, plotH, path)
+}

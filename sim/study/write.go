@@ -1,0 +1,125 @@
+package study
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/pelletier/go-toml/v2"
+
+	"github.com/cairn-storage/cairn/sim/scenario"
+)
+
+// Files Write creates in its directory.
+const (
+	FileSummary  = "summary.json"  // deterministic
+	FileRun      = "run.json"      // wall time and memory
+	FileLookups  = "lookups.csv"   // deterministic, one row per sample
+	FileScenario = "scenario.toml" // the scenario as run, overrides applied
+	FileHopsPNG  = "hops.png"
+	FileLivePNG  = "live.png"
+)
+
+// Write writes the run's files into dir, creating it.
+func (r *Result) Write(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	sc, err := scenarioTOML(r.Scenario)
+	if err != nil {
+		return err
+	}
+	sum, err := r.SummaryJSON()
+	if err != nil {
+		return err
+	}
+	run, err := indentJSON(r.Run)
+	if err != nil {
+		return err
+	}
+	for _, f := range []struct {
+		name string
+		b    []byte
+	}{
+		{FileScenario, sc}, {FileSummary, sum}, {FileRun, run}, {FileLookups, r.CSV()},
+	} {
+		if err := os.WriteFile(filepath.Join(dir, f.name), f.b, 0o644); err != nil {
+			return err
+		}
+	}
+	if err := r.plotHops(filepath.Join(dir, FileHopsPNG)); err != nil {
+		return fmt.Errorf("plot %s: %w", FileHopsPNG, err)
+	}
+	if err := r.plotLive(filepath.Join(dir, FileLivePNG)); err != nil {
+		return fmt.Errorf("plot %s: %w", FileLivePNG, err)
+	}
+	return nil
+}
+
+// SummaryJSON is summary.json's bytes. The scenario appears with the keys of
+// its TOML file, so it reads like the file it came from.
+func (r *Result) SummaryJSON() ([]byte, error) {
+	sc, err := scenarioTOML(r.Scenario)
+	if err != nil {
+		return nil, err
+	}
+	var asMap map[string]any
+	if err := toml.Unmarshal(sc, &asMap); err != nil {
+		return nil, err
+	}
+	s := struct {
+		Scenario map[string]any `json:"scenario"`
+		Summary
+	}{asMap, r.Summary}
+	return indentJSON(s)
+}
+
+func scenarioTOML(s scenario.Scenario) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := toml.NewEncoder(&buf)
+	if err := enc.Encode(s); err != nil {
+		return nil, fmt.Errorf("encode scenario: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+func indentJSON(v any) ([]byte, error) {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
+
+// csvHeader names lookups.csv's columns: time in hours, nodes up and not
+// departed, lookups run, hop mean and 95th percentile, requests and requests
+// to dead peers per lookup, lookup time in rounds, and the fraction of
+// lookups that found the closest node up.
+const csvHeader = "time_h,up,live,lookups,mean_hops,p95_hops,mean_messages,mean_timeouts,mean_rounds,found_rate\n"
+
+// CSV is lookups.csv's bytes.
+func (r *Result) CSV() []byte {
+	b := []byte(csvHeader)
+	f := func(x float64) []byte { return strconv.AppendFloat(b, x, 'f', 4, 64) }
+	for _, s := range r.Samples {
+		b = strconv.AppendFloat(b, s.At.Hours(), 'f', -1, 64)
+		b = append(b, ',')
+		b = strconv.AppendInt(b, int64(s.Up), 10)
+		b = append(b, ',')
+		b = strconv.AppendInt(b, int64(s.Live), 10)
+		b = append(b, ',')
+		b = strconv.AppendInt(b, int64(s.Lookups), 10)
+		b = append(b, ',')
+		b = append(f(s.MeanHops), ',')
+		b = strconv.AppendInt(b, int64(s.P95Hops), 10)
+		b = append(b, ',')
+		b = append(f(s.MeanMsgs), ',')
+		b = append(f(s.MeanTO), ',')
+		b = append(f(s.MeanTime), ',')
+		b = append(f(s.Found), '\n')
+	}
+	return b
+}
