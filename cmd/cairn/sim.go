@@ -25,9 +25,10 @@ func newSimCmd(a *app) *cobra.Command {
 		Use:   "sim --scenario FILE --out DIR [--seed N] [--nodes N] [--duration D]",
 		Short: "Run a network simulation scenario (no daemon needed) and write its results",
 		Long: "Runs a scenario (TOML; see sim/scenarios/ and sim/README.md) on the deterministic\n" +
-			"simulator and writes summary.json, run.json, lookups.csv, scenario.toml, hops.png and\n" +
-			"live.png into --out. The same scenario and seed give byte-identical summary.json and\n" +
-			"lookups.csv; run.json holds wall time and memory.",
+			"simulator and writes summary.json, run.json and scenario.toml into --out, with\n" +
+			"lookups.csv, hops.png and live.png for a [kademlia] study and storage.csv and\n" +
+			"durability.png for a [storage] one. The same scenario and seed give byte-identical\n" +
+			"summary.json and CSV files; run.json holds wall time and memory.",
 		Args: argNames(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if file == "" {
@@ -81,9 +82,16 @@ func newSimCmd(a *app) *cobra.Command {
 
 func (a *app) printSimSummary(r *study.Result, out string) {
 	s, run := r.Summary, r.Run
-	a.printf("%s: %d nodes, seed %d, %v virtual, %s mode\n", s.Name, s.Nodes, s.Seed, s.Duration, s.Mode)
-	a.printf("lookups: %d in %d samples; hops mean %.3f, p50 %d, p95 %d; found %.2f%%; messages %.2f, timeouts %.2f per lookup\n",
-		s.Lookups, s.Samples, s.Hops.Mean, s.Hops.P50, s.Hops.P95, 100*s.FoundRate, s.MeanMessages, s.MeanTimeouts)
+	if s.Mode != "" {
+		a.printf("%s: %d nodes, seed %d, %v virtual, %s mode\n", s.Name, s.Nodes, s.Seed, s.Duration, s.Mode)
+		a.printf("lookups: %d in %d samples; hops mean %.3f, p50 %d, p95 %d; found %.2f%%; messages %.2f, timeouts %.2f per lookup\n",
+			s.Lookups, s.Samples, s.Hops.Mean, s.Hops.P50, s.Hops.P95, 100*s.FoundRate, s.MeanMessages, s.MeanTimeouts)
+	} else {
+		a.printf("%s: %d nodes, seed %d, %v virtual\n", s.Name, s.Nodes, s.Seed, s.Duration)
+	}
+	if l := r.StorageLine(); l != "" {
+		a.printf("%s\n", l)
+	}
 	a.printf("events: %d; wall %.2f s (build %.2f s); peak heap %s", s.Events, run.WallSeconds, run.BuildSeconds, mib(run.PeakHeap))
 	if run.PeakRSS > 0 {
 		a.printf(", peak RSS %s", mib(run.PeakRSS))

@@ -1,24 +1,27 @@
 // Package scenario reads the simulator's scenario files: TOML, like the node's
 // config, decoded over defaults with unknown keys refused so typos surface,
 // then validated with errors that name the key. Flags override a few fields
-// (Overrides). Each study reads its own section; today [kademlia] (lookup
-// routing) and [churn]; other sections (durability's [storage], ...) come with
-// their studies.
+// (Overrides). Each study reads its own section: [kademlia] (lookup routing),
+// [storage] (durability of k-of-n segments under churn) and [churn], which
+// both play over.
 package scenario
 
 import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/pelletier/go-toml/v2"
 
+	"github.com/cairn-storage/cairn/node/codec"
 	"github.com/cairn-storage/cairn/sim"
 	"github.com/cairn-storage/cairn/sim/churn"
 	"github.com/cairn-storage/cairn/sim/kad"
+	"github.com/cairn-storage/cairn/sim/storage"
 )
 
 // Scenario is one run's inputs. Same Scenario (seed included), same output.
@@ -33,8 +36,10 @@ type Scenario struct {
 	// Duration is the virtual time simulated; 0 runs the samples due at time 0 only.
 	Duration sim.Duration `toml:"duration"`
 	// Kademlia is the lookup study; nil when the scenario has no [kademlia].
-	Kademlia *Kademlia   `toml:"kademlia,omitempty"`
-	Churn    churn.Model `toml:"churn"`
+	Kademlia *Kademlia `toml:"kademlia,omitempty"`
+	// Storage is the durability study; nil when the scenario has no [storage].
+	Storage *Storage    `toml:"storage,omitempty"`
+	Churn   churn.Model `toml:"churn"`
 }
 
 // Lookup modes.
@@ -66,6 +71,88 @@ type Kademlia struct {
 func DefaultKademlia() Kademlia {
 	return Kademlia{K: kad.DefaultK, Alpha: kad.DefaultAlpha, Beta: kad.DefaultBeta,
 		Mode: ModeLookup, Lookups: 1000, SampleEvery: sim.Hour}
+}
+
+// Storage is the [storage] section: files of k-of-n segments placed at time
+// 0 through the node's own reputation.Place (sim/storage), then lost as churn
+// makes nodes depart for good; no repair yet. Files, K and N are required.
+type Storage struct {
+	Files           int `toml:"files"`
+	SegmentsPerFile int `toml:"segments_per_file"` // default 1
+	K               int `toml:"k"`
+	N               int `toml:"n"`
+	// ShardSize is the bytes a holder needs free per shard; 0 takes the
+	// node's default segment (16 MiB) split k ways.
+	ShardSize int64 `toml:"shard_size"`
+	// Candidates is how many nodes one put discovers; 0 is
+	// storage.DefaultCandidates(n).
+	Candidates int `toml:"candidates"`
+	// UnvettedShare is reputation.Rules.UnvettedShare; 0 is its default (5%).
+	UnvettedShare float64 `toml:"unvetted_share"`
+	// SampleEvery is the virtual time between durability samples (default 1h).
+	SampleEvery sim.Duration `toml:"sample_every"`
+}
+
+// Layout is the placement sim/storage performs for st.
+func (st Storage) Layout() storage.Layout {
+	return storage.Layout{Files: st.Files, SegmentsPerFile: st.SegmentsPerFile, K: st.K, N: st.N,
+		ShardSize: st.ShardSize, Candidates: st.Candidates, UnvettedShare: st.UnvettedShare}
+}
+
+// MaxShards bounds files × segments_per_file × n: 4 bytes a shard placed and
+// 4 more tracked, so 100M shards is under a gigabyte.
+const MaxShards = 100_000_000
+
+func (s *Scenario) fillStorage() {
+	st := s.Storage
+	if st == nil {
+		return
+	}
+	if st.SegmentsPerFile == 0 {
+		st.SegmentsPerFile = 1
+	}
+	if st.ShardSize == 0 && st.K > 0 {
+		st.ShardSize = (codec.DefaultSegmentSize + int64(st.K) - 1) / int64(st.K)
+	}
+	if st.SampleEvery == 0 {
+		st.SampleEvery = sim.Hour
+	}
+}
+
+func (s Scenario) validateStorage() error {
+	st := s.Storage
+	if st == nil {
+		return nil
+	}
+	// Placement puts one shard per /24; sim/storage puts a few nodes in each.
+	subnets := (s.Nodes-1)/storage.DefaultNodeConfig(s.Nodes).NodesPerSubnet + 1
+	switch {
+	case st.Files < 1:
+		return fmt.Errorf("storage.files: %d, want at least 1", st.Files)
+	case st.SegmentsPerFile < 1:
+		return fmt.Errorf("storage.segments_per_file: %d, want at least 1", st.SegmentsPerFile)
+	case st.N < 1 || st.N > math.MaxUint8:
+		return fmt.Errorf("storage.n: %d, want 1..%d", st.N, math.MaxUint8)
+	case st.K < 1 || st.K > st.N:
+		return fmt.Errorf("storage.k: %d, want 1..n (%d)", st.K, st.N)
+	case st.N > subnets:
+		return fmt.Errorf("storage.n: %d shards need %d distinct /24s, %d nodes make %d", st.N, st.N, s.Nodes, subnets)
+	case float64(st.Files)*float64(st.SegmentsPerFile)*float64(st.N) > MaxShards:
+		return fmt.Errorf("storage.files: %d files × %d segments × %d shards is over %d shards",
+			st.Files, st.SegmentsPerFile, st.N, MaxShards)
+	case st.ShardSize < 1:
+		return fmt.Errorf("storage.shard_size: %d, want at least 1 byte", st.ShardSize)
+	case st.Candidates < 0 || (st.Candidates > 0 && st.Candidates < st.N):
+		return fmt.Errorf("storage.candidates: %d, want 0 (default) or at least n (%d)", st.Candidates, st.N)
+	case !(st.UnvettedShare >= 0 && st.UnvettedShare <= 1):
+		return fmt.Errorf("storage.unvetted_share: %v, want 0..1", st.UnvettedShare)
+	case st.SampleEvery < minSampleEvery:
+		return fmt.Errorf("storage.sample_every: %v, want at least %v", st.SampleEvery, minSampleEvery)
+	case s.StorageSamples() > MaxSamples:
+		return fmt.Errorf("storage.sample_every: %v over %v makes %d samples, at most %d",
+			st.SampleEvery, s.Duration, s.StorageSamples(), MaxSamples)
+	}
+	return nil
 }
 
 // Bounds on what a scenario may ask for, so a typo cannot ask for a run that
@@ -121,8 +208,9 @@ func Load(path string) (Scenario, error) {
 	return s, nil
 }
 
-// fill gives a present [kademlia] section its defaults.
+// fill gives present [kademlia] and [storage] sections their defaults.
 func (s *Scenario) fill() {
+	s.fillStorage()
 	if s.Kademlia == nil {
 		return
 	}
@@ -158,8 +246,14 @@ func (s Scenario) Validate() error {
 	if err := s.Churn.Validate(); err != nil {
 		return err // churn's errors already name their key
 	}
+	if s.Kademlia == nil && s.Storage == nil {
+		return errors.New("nothing to simulate: add a [kademlia] or [storage] section")
+	}
+	if err := s.validateStorage(); err != nil {
+		return err
+	}
 	if s.Kademlia == nil {
-		return errors.New("nothing to simulate: add a [kademlia] section")
+		return nil
 	}
 	k := s.Kademlia
 	switch {
@@ -175,9 +269,9 @@ func (s Scenario) Validate() error {
 		return fmt.Errorf("kademlia.lookups: %d, want 1..%d", k.Lookups, MaxLookups)
 	case k.SampleEvery < minSampleEvery:
 		return fmt.Errorf("kademlia.sample_every: %v, want at least %v", k.SampleEvery, minSampleEvery)
-	case s.Samples() > MaxSamples:
+	case s.LookupSamples() > MaxSamples:
 		return fmt.Errorf("kademlia.sample_every: %v over %v makes %d samples, at most %d",
-			k.SampleEvery, s.Duration, s.Samples(), MaxSamples)
+			k.SampleEvery, s.Duration, s.LookupSamples(), MaxSamples)
 	}
 	if s.Churn.ArrivalsPerHour > 0 {
 		// Routing tables are built once over the initial population; arriving
@@ -187,12 +281,32 @@ func (s Scenario) Validate() error {
 	return nil
 }
 
-// Samples is the number of lookup samples: at 0, SampleEvery, ... up to Duration.
-func (s Scenario) Samples() int64 {
-	if s.Kademlia == nil || s.Kademlia.SampleEvery <= 0 {
+// Samples is the number of samples of every study in the run (what a
+// progress bar counts): LookupSamples + StorageSamples.
+func (s Scenario) Samples() int64 { return s.LookupSamples() + s.StorageSamples() }
+
+// LookupSamples is the number of lookup batches: at 0, SampleEvery, ... up to
+// Duration; 0 without [kademlia].
+func (s Scenario) LookupSamples() int64 {
+	if s.Kademlia == nil {
 		return 0
 	}
-	return int64(s.Duration/s.Kademlia.SampleEvery) + 1
+	return samples(s.Duration, s.Kademlia.SampleEvery)
+}
+
+// StorageSamples is the number of durability samples; 0 without [storage].
+func (s Scenario) StorageSamples() int64 {
+	if s.Storage == nil {
+		return 0
+	}
+	return samples(s.Duration, s.Storage.SampleEvery)
+}
+
+func samples(d, every sim.Duration) int64 {
+	if every <= 0 {
+		return 0
+	}
+	return int64(d/every) + 1
 }
 
 // Overrides are the command line's replacements for scenario fields; nil
@@ -214,9 +328,13 @@ func (s Scenario) Apply(o Overrides) (Scenario, error) {
 	if o.Duration != nil {
 		s.Duration = *o.Duration
 	}
-	if s.Kademlia != nil { // do not share the section with the caller's copy
+	if s.Kademlia != nil { // do not share the sections with the caller's copy
 		k := *s.Kademlia
 		s.Kademlia = &k
+	}
+	if s.Storage != nil {
+		st := *s.Storage
+		s.Storage = &st
 	}
 	return s, s.Validate()
 }

@@ -54,6 +54,13 @@ func TestScenarioShipped(t *testing.T) {
 	if s.Nodes != 10000 || s.Duration != 7*sim.Day || s.Churn.Session.Kind != "weibull" || s.Kademlia.SampleEvery != sim.Hour {
 		t.Fatalf("lookup-churn read as %+v / %+v", s, *s.Kademlia)
 	}
+	if s, err = Load("../scenarios/durability-10k.toml"); err != nil {
+		t.Fatal(err)
+	}
+	if st := s.Storage; s.Kademlia != nil || st == nil || st.Files != 2000 || st.SegmentsPerFile != 4 || st.K != 4 || st.N != 8 ||
+		s.Duration != 30*sim.Day || s.Churn.DepartProb == 0 {
+		t.Fatalf("durability-10k read as %+v", s)
+	}
 }
 
 func TestScenarioErrors(t *testing.T) {
@@ -63,7 +70,7 @@ func TestScenarioErrors(t *testing.T) {
 		{"no nodes", "seed = 1\nduration = \"1h\"\n[kademlia]\n", "nodes: 0"},
 		{"too many nodes", "nodes = 100000000\n[kademlia]\n", "nodes: 100000000"},
 		{"bad duration", strings.Replace(minimal, `"1d"`, `"soon"`, 1), "bad duration"},
-		{"no section", "nodes = 10\n", "add a [kademlia] section"},
+		{"no section", "nodes = 10\n", "add a [kademlia] or [storage] section"},
 		{"mode", minimal + "mode = \"fast\"\n", `kademlia.mode: "fast"`},
 		{"beta above k", minimal + "k = 4\nbeta = 5\n", "kademlia.beta: 5"},
 		{"k too big", minimal + "k = 300\n", "kademlia.k: 300"},
@@ -119,5 +126,70 @@ func TestScenarioOverrides(t *testing.T) {
 	zero := 0
 	if _, err := base.Apply(Overrides{Nodes: &zero}); err == nil || !strings.Contains(err.Error(), "nodes: 0") {
 		t.Fatalf("invalid override accepted: %v", err)
+	}
+}
+
+const storageOnly = `
+seed = 1
+nodes = 100
+duration = "2d"
+[storage]
+files = 10
+k = 2
+n = 4
+`
+
+func TestScenarioStorage(t *testing.T) {
+	s, err := Parse([]byte(storageOnly))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := s.Storage
+	if s.Kademlia != nil || st.SegmentsPerFile != 1 || st.ShardSize != 8<<20 || st.SampleEvery != sim.Hour ||
+		st.Candidates != 0 || st.UnvettedShare != 0 {
+		t.Fatalf("defaults: %+v", *st)
+	}
+	if s.LookupSamples() != 0 || s.StorageSamples() != 49 || s.Samples() != 49 {
+		t.Fatalf("samples %d + %d = %d, want 0 + 49", s.LookupSamples(), s.StorageSamples(), s.Samples())
+	}
+	if l := st.Layout(); l.Files != 10 || l.K != 2 || l.N != 4 || l.Segments() != 10 || l.Validate() != nil {
+		t.Fatalf("layout %+v", l)
+	}
+	// Both studies in one scenario; arrivals are refused only by the lookup study.
+	both, err := Parse([]byte(storageOnly + "sample_every = \"6h\"\n[kademlia]\nsample_every = \"12h\"\n"))
+	if err != nil || both.Samples() != 9+5 {
+		t.Fatalf("both: %v, samples %d", err, both.Samples())
+	}
+	if _, err := Parse([]byte(storageOnly + "[churn]\narrivals_per_hour = 2.0\n")); err != nil {
+		t.Fatalf("storage with arrivals: %v", err)
+	}
+	// Apply copies the section.
+	o, err := s.Apply(Overrides{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Storage.Files = 1
+	if s.Storage.Files != 10 {
+		t.Fatal("Apply shares the [storage] section with the original")
+	}
+	for _, c := range []struct{ name, toml, want string }{
+		{"unknown key", storageOnly + "replicas = 3\n", "storage.replicas"},
+		{"no files", strings.Replace(storageOnly, "files = 10", "", 1), "storage.files: 0"},
+		{"negative segments", storageOnly + "segments_per_file = -1\n", "storage.segments_per_file: -1"},
+		{"k above n", strings.Replace(storageOnly, "k = 2", "k = 5", 1), "storage.k: 5"},
+		{"no k", strings.Replace(storageOnly, "k = 2", "", 1), "storage.k: 0"},
+		{"n too big", strings.Replace(storageOnly, "n = 4", "n = 256", 1), "storage.n: 256"},
+		{"n over subnets", strings.Replace(storageOnly, "n = 4", "n = 40", 1), "storage.n: 40 shards need 40 distinct /24s"},
+		{"too many shards", strings.Replace(storageOnly, "files = 10", "files = 100000000", 1), "storage.files: 100000000"},
+		{"shard size", storageOnly + "shard_size = -1\n", "storage.shard_size: -1"},
+		{"candidates below n", storageOnly + "candidates = 3\n", "storage.candidates: 3"},
+		{"unvetted share", storageOnly + "unvetted_share = 1.5\n", "storage.unvetted_share: 1.5"},
+		{"sample too often", storageOnly + "sample_every = \"1ms\"\n", "storage.sample_every: 1ms"},
+		{"too many samples", strings.Replace(storageOnly, `"2d"`, `"100d"`, 1) + "sample_every = \"1s\"\n", "storage.sample_every"},
+	} {
+		_, err := Parse([]byte(c.toml))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v, want one containing %q", c.name, err, c.want)
+		}
 	}
 }

@@ -1,9 +1,11 @@
 // Package study runs a scenario on the simulator and writes what it measured:
 // summary.json (deterministic: same scenario and seed, same bytes), run.json
 // (wall time and memory, which are not), lookups.csv (one row per sample) and
-// PNG plots. Today it runs the Kademlia lookup study: churn over the engine,
-// and every sample_every of virtual time a batch of lookups from random up
-// nodes to random keys, with the dead being the nodes churn has down.
+// PNG plots. Two studies share churn over the engine: the Kademlia lookup
+// study (every sample_every of virtual time a batch of lookups from random up
+// nodes to random keys, with the dead being the nodes churn has down) and the
+// durability study (segments placed at time 0, lost as their holders depart;
+// storage.csv).
 package study
 
 import (
@@ -51,9 +53,11 @@ type Result struct {
 	Scenario scenario.Scenario
 	Samples  []Sample
 	// Hops[h] counts lookups of h hops, over the whole run.
-	Hops    []uint64
-	Summary Summary
-	Run     RunStats
+	Hops []uint64
+	// Durability is the storage study's samples (nil without [storage]).
+	Durability []StorageSample
+	Summary    Summary
+	Run        RunStats
 
 	tot totals // over every sample, exact
 }
@@ -66,29 +70,39 @@ func Run(ctx context.Context, sc scenario.Scenario, opt Options) (*Result, error
 	if err := sc.Validate(); err != nil {
 		return nil, err
 	}
-	kc := *sc.Kademlia
 	var mem memWatch
 	start := time.Now()
 	streams := sim.NewStreams(sc.Seed)
-	space, err := kad.RandomSpace(sc.Nodes, streams.Named(StreamIDs))
-	if err != nil {
-		return nil, err
-	}
-	var looker *kad.Looker
-	var table *kad.Table
-	if kc.Mode == scenario.ModeLookup {
-		if table, err = kad.BuildIdeal(space, kc.K, streams.Named(StreamTables)); err != nil {
+	var (
+		space  *kad.Space
+		looker *kad.Looker
+		table  *kad.Table
+		err    error
+	)
+	if sc.Kademlia != nil {
+		kc := *sc.Kademlia
+		if space, err = kad.RandomSpace(sc.Nodes, streams.Named(StreamIDs)); err != nil {
 			return nil, err
 		}
-		cfg := kad.DefaultConfig()
-		cfg.Alpha, cfg.Beta = kc.Alpha, kc.Beta
-		if looker, err = kad.NewLooker(table, cfg); err != nil {
+		if kc.Mode == scenario.ModeLookup {
+			if table, err = kad.BuildIdeal(space, kc.K, streams.Named(StreamTables)); err != nil {
+				return nil, err
+			}
+			cfg := kad.DefaultConfig()
+			cfg.Alpha, cfg.Beta = kc.Alpha, kc.Beta
+			if looker, err = kad.NewLooker(table, cfg); err != nil {
+				return nil, err
+			}
+		}
+	}
+	var dur *durability
+	if sc.Storage != nil {
+		if dur, err = newDurability(*sc.Storage, sc.Nodes, streams); err != nil {
 			return nil, err
 		}
 	}
 	built := time.Now()
 	mem.sample()
-
 	eng := sim.New()
 	drv, err := churn.New(eng, sc.Churn, streams, sc.Nodes)
 	if err != nil {
@@ -96,38 +110,53 @@ func Run(ctx context.Context, sc scenario.Scenario, opt Options) (*Result, error
 	}
 	r := &Result{Scenario: sc}
 	total := sc.Samples()
-	st := &sampler{
-		kc: kc, space: space, looker: looker, drv: drv,
-		rng: streams.Named(StreamLookups), res: r,
-	}
 	end := sim.Time(sc.Duration)
-	var kSample sim.Kind
 	var runErr error
-	kSample, err = eng.Register("study.sample", func(e *sim.Engine, ev sim.Event) {
-		if runErr = ctx.Err(); runErr != nil {
-			e.Stop()
-			return
-		}
-		st.sample(ev.At)
-		mem.sample()
-		if opt.Progress != nil {
-			opt.Progress(int64(len(r.Samples)), total)
-		}
-		if next, ok := ev.At.Add(kc.SampleEvery); ok && next <= end {
-			if err := e.Schedule(next, kSample, -1, 0); err != nil && runErr == nil {
-				runErr = err
+	// every runs fn at 0, period, 2·period, ... up to end, with the
+	// cancellation check and progress report each sample shares.
+	every := func(name string, period sim.Duration, fn func(at sim.Time)) error {
+		var kind sim.Kind
+		kind, err := eng.Register(name, func(e *sim.Engine, ev sim.Event) {
+			if runErr = ctx.Err(); runErr != nil {
 				e.Stop()
+				return
 			}
+			fn(ev.At)
+			mem.sample()
+			if opt.Progress != nil {
+				opt.Progress(int64(len(r.Samples)+len(r.Durability)), total)
+			}
+			if next, ok := ev.At.Add(period); ok && next <= end {
+				if err := e.Schedule(next, kind, -1, 0); err != nil && runErr == nil {
+					runErr = err
+					e.Stop()
+				}
+			}
+		})
+		if err != nil {
+			return err
 		}
-	})
-	if err != nil {
-		return nil, err
+		return eng.Schedule(0, kind, -1, 0)
+	}
+	if sc.Kademlia != nil {
+		st := &sampler{
+			kc: *sc.Kademlia, space: space, looker: looker, drv: drv,
+			rng: streams.Named(StreamLookups), res: r,
+		}
+		if err := every("study.sample", sc.Kademlia.SampleEvery, st.sample); err != nil {
+			return nil, err
+		}
+	}
+	if dur != nil {
+		dur.attach(drv, 0)
+		if err := every("study.storage", sc.Storage.SampleEvery, func(at sim.Time) {
+			r.Durability = append(r.Durability, dur.sample(at, drv))
+		}); err != nil {
+			return nil, err
+		}
 	}
 	if opt.Progress != nil {
 		opt.Progress(0, total)
-	}
-	if err := eng.Schedule(0, kSample, -1, 0); err != nil {
-		return nil, err
 	}
 	eng.Run(end)
 	if runErr != nil {
@@ -136,23 +165,32 @@ func Run(ctx context.Context, sc scenario.Scenario, opt Options) (*Result, error
 	if err := drv.Err(); err != nil {
 		return nil, err
 	}
-	if int64(len(r.Samples)) != total {
-		return nil, fmt.Errorf("study: %d samples run, %d expected", len(r.Samples), total)
+	if int64(len(r.Samples)) != sc.LookupSamples() || int64(len(r.Durability)) != sc.StorageSamples() {
+		return nil, fmt.Errorf("study: %d+%d samples run, %d+%d expected",
+			len(r.Samples), len(r.Durability), sc.LookupSamples(), sc.StorageSamples())
 	}
 	finished := time.Now()
 	mem.sample()
-
 	r.Summary = summarize(r, eng, drv)
+	if dur != nil {
+		r.Summary.Storage = dur.summary(r.Durability)
+	}
 	r.Run = RunStats{
 		WallSeconds:  finished.Sub(start).Seconds(),
 		BuildSeconds: built.Sub(start).Seconds(),
 		RunSeconds:   finished.Sub(built).Seconds(),
 		PeakHeap:     mem.peakHeap,
 		PeakRSS:      peakRSS(),
-		StateBytes:   int64(space.Bytes()) + int64(len(drv.State))*9,
+		StateBytes:   int64(len(drv.State)) * 9,
+	}
+	if space != nil {
+		r.Run.StateBytes += int64(space.Bytes())
 	}
 	if table != nil {
 		r.Run.StateBytes += int64(table.Bytes()) + 4*int64(sc.Nodes) // + the Looker's scratch
+	}
+	if dur != nil {
+		r.Run.StateBytes += dur.stateB
 	}
 	if s := r.Run.RunSeconds; s > 0 {
 		r.Run.EventsPerSecond = float64(eng.Processed()) / s

@@ -67,3 +67,36 @@ func (r *Result) plotLive(path string) error {
 	p.Y.Max = 1.05 * float64(max(1, r.Scenario.Nodes))
 	return p.Save(plotW, plotH, path)
 }
+
+// plotDurability draws the fraction of segments lost over virtual time against
+// the binomial theory at the fraction of nodes departed by then.
+func (r *Result) plotDurability(path string) error {
+	st := r.Scenario.Storage
+	p := plot.New()
+	p.Title.Text = fmt.Sprintf("%s: segments lost (%d-of-%d, no repair)", r.Scenario.Name, st.K, st.N)
+	p.X.Label.Text = "virtual time (h)"
+	p.Y.Label.Text = "fraction of segments lost"
+	segs := float64(st.Files * st.SegmentsPerFile)
+	lost := make(plotter.XYs, len(r.Durability))
+	theory := make(plotter.XYs, len(r.Durability))
+	for i, s := range r.Durability {
+		lost[i] = plotter.XY{X: s.At.Hours(), Y: float64(s.SegmentsLost) / segs}
+		theory[i] = plotter.XY{X: s.At.Hours(), Y: s.Theory}
+	}
+	ll, err := plotter.NewLine(lost)
+	if err != nil {
+		return err
+	}
+	lt, err := plotter.NewLine(theory)
+	if err != nil {
+		return err
+	}
+	lt.LineStyle.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+	p.Add(ll, lt)
+	p.Legend.Add("measured", ll)
+	p.Legend.Add("binomial at departed fraction", lt)
+	p.Legend.Left = true
+	p.Legend.Top = true // losses start at 0 and rise: the top left is clear
+	p.Y.Min = 0
+	return p.Save(plotW, plotH, path)
+}

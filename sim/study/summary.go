@@ -27,6 +27,8 @@ type Summary struct {
 	MeanTimeouts float64    `json:"mean_timeouts"`
 	FoundRate    float64    `json:"found_rate"`
 	Churn        ChurnStats `json:"churn"`
+	// Storage is the durability study's outcome; absent without [storage].
+	Storage *StorageSummary `json:"storage,omitempty"`
 }
 
 // HopStats describes the hop counts of every lookup of a run.
@@ -75,13 +77,16 @@ func summarize(r *Result, eng *sim.Engine, drv *churn.Driver) Summary {
 	sc := r.Scenario
 	s := Summary{
 		Scenario: sc, Name: sc.Name, Seed: sc.Seed, Nodes: sc.Nodes,
-		Duration: sc.Duration, Mode: sc.Kademlia.Mode,
-		Events: eng.Processed(), Samples: len(r.Samples),
+		Duration: sc.Duration,
+		Events:   eng.Processed(), Samples: len(r.Samples),
 		Churn: ChurnStats{
 			Availability: round(sc.Churn.Availability()),
 			UpAtEnd:      drv.UpCount(), LiveAtEnd: drv.LiveCount(),
 			SessionEnds: drv.SessionEnds(), Departures: drv.Departures(),
 		},
+	}
+	if sc.Kademlia != nil {
+		s.Mode = sc.Kademlia.Mode
 	}
 	t := r.tot
 	s.Lookups = t.lookups

@@ -21,6 +21,10 @@ const (
 	FileScenario = "scenario.toml" // the scenario as run, overrides applied
 	FileHopsPNG  = "hops.png"
 	FileLivePNG  = "live.png"
+	// With [storage]: one row per durability sample (deterministic), and the
+	// lost fraction of segments against the binomial theory over time.
+	FileStorage       = "storage.csv"
+	FileDurabilityPNG = "durability.png"
 )
 
 // Write writes the run's files into dir, creating it.
@@ -40,21 +44,38 @@ func (r *Result) Write(dir string) error {
 	if err != nil {
 		return err
 	}
-	for _, f := range []struct {
-		name string
-		b    []byte
-	}{
-		{FileScenario, sc}, {FileSummary, sum}, {FileRun, run}, {FileLookups, r.CSV()},
+	type output struct {
+		name  string
+		b     []byte
+		plot  func(path string) error
+		study any // the section it belongs to; nil: absent, not written
+	}
+	var lookups, durab any
+	if r.Scenario.Kademlia != nil {
+		lookups = r.Scenario.Kademlia
+	}
+	if r.Scenario.Storage != nil {
+		durab = r.Scenario.Storage
+	}
+	for _, f := range []output{
+		{name: FileScenario, b: sc, study: true}, {name: FileSummary, b: sum, study: true},
+		{name: FileRun, b: run, study: true},
+		{name: FileLookups, b: r.CSV(), study: lookups}, {name: FileStorage, b: r.StorageCSV(), study: durab},
+		{name: FileHopsPNG, plot: r.plotHops, study: lookups}, {name: FileLivePNG, plot: r.plotLive, study: lookups},
+		{name: FileDurabilityPNG, plot: r.plotDurability, study: durab},
 	} {
-		if err := os.WriteFile(filepath.Join(dir, f.name), f.b, 0o644); err != nil {
-			return err
+		path := filepath.Join(dir, f.name)
+		switch {
+		case f.study == nil:
+		case f.plot != nil:
+			if err := f.plot(path); err != nil {
+				return fmt.Errorf("plot %s: %w", f.name, err)
+			}
+		default:
+			if err := os.WriteFile(path, f.b, 0o644); err != nil {
+				return err
+			}
 		}
-	}
-	if err := r.plotHops(filepath.Join(dir, FileHopsPNG)); err != nil {
-		return fmt.Errorf("plot %s: %w", FileHopsPNG, err)
-	}
-	if err := r.plotLive(filepath.Join(dir, FileLivePNG)); err != nil {
-		return fmt.Errorf("plot %s: %w", FileLivePNG, err)
 	}
 	return nil
 }
