@@ -2,6 +2,7 @@ package node
 
 import (
 	"github.com/cairn-storage/cairn/payments"
+	"github.com/cairn-storage/cairn/reputation"
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/peer"
 )
@@ -27,16 +28,8 @@ func attestLeader(f stewardedFile, self peer.ID, alive func(peer.ID) bool) bool 
 		return true
 	}
 	members := f.loc.Stewards[len(f.loc.Stewards)-1].Members
-	r := stewardRank(f.mc, members, self)
-	if r < 0 {
-		return false // not a current steward: leave it to them
-	}
-	for _, p := range members {
-		if p != self && stewardRank(f.mc, members, p) < r && alive(p) {
-			return false
-		}
-	}
-	return true
+	return reputation.IsLeader(f.mc.Bytes(), nodeIDs(members), reputation.NodeID(self),
+		func(p reputation.NodeID) bool { return alive(peer.ID(p)) })
 }
 
 // attestEvidence is f as payments.PlanStorage reads it: per holder in the signed record, its

@@ -353,3 +353,56 @@ func TestPlacementHonoursAdvertisedCapacity(t *testing.T) {
 		}
 	}
 }
+
+// A co-steward that replaces a dead steward while rm runs hands the record to a node rm did not
+// know of. rm must find it and give it the tombstone, so the file is gone for readers at once.
+func TestRemoveReachesAStewardAppointedMeanwhile(t *testing.T) {
+	net := testnet.Start(t, 7, func(_ int, c *config.Config) { c.Put.ManifestReplicas = 3 })
+	ctx := ctxT(t)
+	data := randomBytes(200_000, 9)
+	res, err := net.Nodes[0].Put(ctx, bytes.NewReader(data), int64(len(data)), api.PutOptions{K: 2, N: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mc, err := cid.Decode(res.CID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body, loc []byte
+	var late *node.Node
+	for _, n := range net.Nodes {
+		if b, l, err := node.ManifestCopy(n, mc); err == nil {
+			body, loc = b, l
+		} else if late == nil && n != net.Nodes[0] {
+			late = n
+		}
+	}
+	if body == nil || late == nil {
+		t.Fatalf("want a steward copy and a node without one (copy %v, non-steward %v)", body != nil, late != nil)
+	}
+	node.SetTestHookAfterTombstones(func(c cid.Cid) {
+		if c.Equals(mc) {
+			if err := node.TakeManifestCopy(late, mc, body, loc); err != nil {
+				t.Errorf("late steward took no copy: %v", err)
+			}
+
+		}
+	})
+	t.Cleanup(func() { node.SetTestHookAfterTombstones(nil) })
+	rm, err := net.Nodes[0].Remove(ctx, res.Cap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every holder answered, so the removal is complete: no copy and no tombstone remain.
+	if !rm.Complete {
+		t.Fatalf("rm: %+v", rm)
+	}
+	if _, _, err := node.ManifestCopy(late, mc); err == nil || node.HasRemoval(late, mc) {
+		t.Fatalf("the steward appointed during rm still has the file (copy err %v, tombstone %v)", err, node.HasRemoval(late, mc))
+	}
+	for _, n := range net.Nodes {
+		if err := n.Get(ctx, res.Cap, io.Discard, nil); apiCode(err) != api.CodeNotFound {
+			t.Fatalf("get after rm from %s: %v, want not found", n.Host().ID().ShortString(), err)
+		}
+	}
+}

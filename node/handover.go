@@ -44,6 +44,9 @@ func (n *Node) handOverStewardship(ctx context.Context) error {
 // manifest outside it, gathers a majority's signatures and hands the record to every member.
 func (n *Node) replaceSteward(ctx context.Context, f stewardedFile, gone peer.ID) error {
 	cur := f.loc.Stewards[len(f.loc.Stewards)-1]
+	if _, removed := n.stewards.RemovalOf(f.mc); removed {
+		return errors.New("the file is being removed")
+	}
 	if len(f.loc.Stewards) >= manifest.MaxStewardEpochs {
 		return fmt.Errorf("the steward chain is full (%d epochs)", manifest.MaxStewardEpochs)
 	}
@@ -88,6 +91,12 @@ func (n *Node) replaceSteward(ctx context.Context, f stewardedFile, gone peer.ID
 		})
 	}
 	wg.Wait()
+	// rm may have reached this node while it handed the record over: the new member never got
+	// rm's tombstone, so pass ours on, or it would serve a removed file.
+	if r, removed := n.stewards.RemovalOf(f.mc); removed {
+		n.forwardTombstone(hctx, r, set.Members)
+		return errors.New("the file was removed during the handover")
+	}
 	if took == 0 {
 		return errors.New("no member of the new steward set took the record")
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/cairn-storage/cairn/node/store"
 	"github.com/cairn-storage/cairn/node/transfer"
 	"github.com/cairn-storage/cairn/node/wire"
+	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/peer"
 )
 
@@ -20,6 +21,10 @@ const (
 	rmAttempts   = 3
 	rmRetryDelay = time.Second
 )
+
+// testHookAfterTombstones, when set by a test, runs after rm's first tombstone round: the
+// moment a concurrent handover can appoint a steward rm has not told.
+var testHookAfterTombstones func(manifest cid.Cid)
 
 // Remove asks every holder to delete its shards and, once none is left, every steward to delete
 // the manifest. The capability's key proves the right to delete: each holder checks a per-shard
@@ -70,8 +75,8 @@ func (n *Node) Remove(ctx context.Context, capStr string) (*api.RemoveResult, er
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	unreached := 0
-	each := func(fn func(ctx context.Context, s peer.ID) error, ok func()) {
-		for _, s := range stewards {
+	each := func(list []peer.ID, fn func(ctx context.Context, s peer.ID) error, ok func()) {
+		for _, s := range list {
 			wg.Go(func() {
 				sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 				defer cancel()
@@ -90,14 +95,42 @@ func (n *Node) Remove(ctx context.Context, capStr string) (*api.RemoveResult, er
 		}
 		wg.Wait()
 	}
-	each(func(ctx context.Context, s peer.ID) error {
+	tombstone := func(ctx context.Context, s peer.ID) error {
 		return n.xfer.Tombstone(ctx, s, cp.Manifest, tok, pending)
-	}, func() { out.Tombstones++ })
+	}
+	each(stewards, tombstone, func() { out.Tombstones++ })
 	if out.Tombstones == 0 {
 		return nil, coded(api.CodeInternal, "rm: no steward took the removal over (%d did not answer); run rm again later", unreached)
 	}
+	if testHookAfterTombstones != nil {
+		testHookAfterTombstones(cp.Manifest)
+	}
+	// A steward that replaced a dead co-steward meanwhile hands the record to a node rm did not
+	// know of: look again, and give the tombstone to whoever still serves the file.
+	told := map[peer.ID]bool{}
+	for _, s := range stewards {
+		told[s] = true
+	}
+	for range rmAttempts {
+		again, err := n.resolve(ctx, cp.Manifest, true)
+		if err != nil {
+			break // nobody serves it any more (or the lookup failed: the stewards finish it)
+		}
+		var fresh []peer.ID
+		for _, s := range stewardsOf(again) {
+			if !told[s] {
+				told[s] = true
+				fresh = append(fresh, s)
+			}
+		}
+		if len(fresh) == 0 {
+			break
+		}
+		stewards = append(stewards, fresh...)
+		each(fresh, tombstone, func() { out.Tombstones++ })
+	}
 	if len(pending) == 0 && unreached == 0 {
-		each(func(ctx context.Context, s peer.ID) error {
+		each(stewards, func(ctx context.Context, s peer.ID) error {
 			return n.xfer.DeleteManifest(ctx, s, cp.Manifest, tok)
 		}, func() { out.ManifestCopies++ })
 	}

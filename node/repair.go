@@ -1,7 +1,6 @@
 package node
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -17,7 +16,6 @@ import (
 	"github.com/cairn-storage/cairn/reputation"
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"lukechampine.com/blake3"
 )
 
 // maxRepairSegments bounds the segments one file gets repaired per round, so one huge file
@@ -146,13 +144,9 @@ func (n *Node) holderHealthy(h peer.ID, c cid.Cid) bool {
 	return n.health.healthy(h, c)
 }
 
-// repairTakeoverRounds is how many repair intervals a steward waits, per rank, before it repairs
-// a file whose live leader has not: the leader may be slow, or failing.
-const repairTakeoverRounds = 10
-
 // repairTurn reports whether this steward should repair f now. The stewards of the latest set
-// that answer probes are ranked (see stewardRank); the first repairs at once, the one at rank r
-// only after the file has been below threshold for r·repairTakeoverRounds intervals.
+// that answer probes are ranked (see stewardRank); the first repairs at once, the others only
+// after the file has been below threshold for reputation.RepairWait.
 func (n *Node) repairTurn(f stewardedFile, now time.Time, alive func(peer.ID) bool) bool {
 	n.repairs.mu.Lock()
 	since, ok := n.repairs.below[f.mc]
@@ -174,28 +168,22 @@ func (n *Node) repairTurn(f stewardedFile, now time.Time, alive func(peer.ID) bo
 	if rank < 0 {
 		return false // not a current steward: leave it to them
 	}
-	wait := time.Duration(rank*repairTakeoverRounds) * n.repo.Config.Intervals.Repair.D()
+	wait := time.Duration(reputation.RepairWait(rank, int64(n.repo.Config.Intervals.Repair.D())))
 	return now.Sub(since) >= wait
 }
 
-// stewardRank is self's position when members are ordered by BLAKE3(manifest ‖ member), or -1:
-// a rendezvous order every steward computes alike, different per file so no node leads all.
+// stewardRank is reputation.StewardRank for peer IDs: self's place in the file's rendezvous
+// order of members, or -1.
 func stewardRank(mc cid.Cid, members []peer.ID, self peer.ID) int {
-	type ranked struct {
-		id  peer.ID
-		key [32]byte
+	return reputation.StewardRank(mc.Bytes(), nodeIDs(members), reputation.NodeID(self))
+}
+
+func nodeIDs(ps []peer.ID) []reputation.NodeID {
+	out := make([]reputation.NodeID, len(ps))
+	for i, p := range ps {
+		out[i] = reputation.NodeID(p)
 	}
-	rs := make([]ranked, len(members))
-	for i, m := range members {
-		rs[i] = ranked{m, blake3.Sum256(append(mc.Bytes(), []byte(m)...))}
-	}
-	slices.SortFunc(rs, func(a, b ranked) int { return cmp.Compare(string(a.key[:]), string(b.key[:])) })
-	for i, r := range rs {
-		if r.id == self {
-			return i
-		}
-	}
-	return -1
+	return out
 }
 
 // repairCandidates are the live nodes that may receive rebuilt shards, scored by this node.

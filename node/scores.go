@@ -71,10 +71,7 @@ func (s *scores) record(p peer.ID) (r reputation.Record, params reputation.Param
 func (s *scores) placement(c *reputation.Candidate) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := s.now().Unix()
-	r, _ := s.book.Get(c.ID)
-	c.Score = s.book.Params().PlacementScore(r, now)
-	c.Vetted = r.Vetted
+	*c = s.book.Candidate(c.ID, c.Subnet, c.Free, s.now().Unix())
 }
 
 // eligible reports whether p may hold data: not disqualified, not suspended.

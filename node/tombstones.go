@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/cairn-storage/cairn/node/transfer"
+	"github.com/libp2p/go-libp2p/core/peer"
 )
 
 // startTombstones runs the steward side of rm: every delete_retry, retry the deletes of each
@@ -56,4 +57,20 @@ func (n *Node) dropStewardCopies(ctx context.Context, r transfer.Removal) bool {
 		}
 	}
 	return all
+}
+
+// forwardTombstone hands removal r to every one of to but this node, best effort: a steward that
+// took the file over after rm asked the others still learns of the removal.
+func (n *Node) forwardTombstone(ctx context.Context, r transfer.Removal, to []peer.ID) {
+	for _, p := range to {
+		if p == n.host.ID() {
+			continue
+		}
+		tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := n.xfer.Tombstone(tctx, p, r.Manifest, r.Token, r.Pending)
+		cancel()
+		if err != nil && !deleteSettled(err) {
+			n.log.Info("tombstones: could not forward the removal", "steward", p, "cid", r.Manifest, "err", err)
+		}
+	}
 }

@@ -302,7 +302,10 @@ func removeWithHolderDown(t *testing.T, d *devnetProc, nodes int, ids map[string
 	if !strings.Contains(out, "removal pending") {
 		t.Fatalf("rm with holder node-%d down printed %q, want a pending removal", down, out)
 	}
-	procFail(t, proc(t, d.repo(other), "get", capStr, "-o", filepath.Join(t.TempDir(), "x")), "not found")
+	if r := proc(t, d.repo(other), "get", capStr, "-o", filepath.Join(t.TempDir(), "x")); r.code == 0 || !strings.Contains(r.stderr, "not found") {
+		dumpLogs(t, d, nodes, "rm:", "steward", "tombstone", "manifest")
+		t.Fatalf("get after rm (holder node-%d down, stewards %v): exit %d, %q; want \"not found\"", down, slices.Sorted(maps.Keys(steward)), r.code, r.stderr)
+	}
 	daemons.start(d.repo(down))
 	waitRejoined(t, d.repo(down), nodes-1)
 	waitUntil(t, 40*time.Second, "the returning holder to delete its shards", func() bool {
@@ -410,4 +413,26 @@ func stoppedPutRollsBack(t *testing.T, d *devnetProc, nodes int, daemons *restar
 	t.Logf("SIGTERM mid-put: daemon exited in %s with every shard taken back", exited.Round(time.Millisecond))
 	daemons.start(d.repo(1))
 	waitRejoined(t, d.repo(1), nodes-1)
+}
+
+// dumpLogs logs the lines of every node's daemon logs that contain one of words, to tell after a
+// failure what the nodes did.
+func dumpLogs(t *testing.T, d *devnetProc, nodes int, words ...string) {
+	t.Helper()
+	for i := 1; i <= nodes; i++ {
+		for _, name := range []string{"daemon.log", "restarted.log"} {
+			b, err := os.ReadFile(filepath.Join(d.repo(i), name))
+			if err != nil {
+				continue
+			}
+			for _, line := range strings.Split(string(b), "\n") {
+				for _, w := range words {
+					if strings.Contains(line, w) {
+						t.Logf("node-%d %s: %s", i, name, line)
+						break
+					}
+				}
+			}
+		}
+	}
 }

@@ -175,6 +175,19 @@ func (s *Stewardship) Removals(fn func(Removal) error) error {
 	})
 }
 
+// RemovalOf returns c's unfinished removal, if this node holds its tombstone.
+func (s *Stewardship) RemovalOf(c cid.Cid) (Removal, bool) {
+	val, err := s.st.GetRecord(tombKey(c))
+	if err != nil {
+		return Removal{}, false
+	}
+	token, pending, err := decodeTombstone(val)
+	if err != nil {
+		return Removal{}, false
+	}
+	return Removal{Manifest: c, Token: token, Pending: pending, Stewards: s.stewardsOf(c)}, true
+}
+
 // stewardsOf is the latest steward set of c's record, if it has one.
 func (s *Stewardship) stewardsOf(c cid.Cid) []peer.ID {
 	b, err := s.st.GetRecord(locKey(c))
