@@ -20,13 +20,15 @@
 // # Memory
 //
 // State is struct-of-arrays, indexed by node number (int32). A Space costs 20
-// bytes per node (ID, sorted ID, permutation). A Table stores each node's
-// buckets back to back in one []int32, bucket b holding at most K peers at
-// CPL b; a bucket's capacity is fixed when the table is built. With K = 20 a
-// node has about log2(n/K)+2 full buckets plus a few partial ones. Measured
-// with a Looker's 4 bytes per node of scratch included (TestMemoryPerNode,
-// BenchmarkLookup): 0.9 KB per node at 10k nodes, 1.2 KB at 100k, 1.45 KB at
-// 1M (1.5 GB peak RSS for a 1M-node lookup study).
+// bytes per node (ID, sorted ID, permutation). A Table is laid out as
+// go-libp2p-kbucket's tables: each node has buckets 0 … B-1 of K slots each
+// in one []int32, bucket b < B-1 holding peers at CPL b and the last bucket
+// every deeper one; a full last bucket is split (unfolded) when a peer comes
+// for it, the node's buckets then moving to the end of the arrays. With K = 20
+// a converged node has about log2(n/K)+2 buckets. Measured with a Looker's 4
+// bytes per node of scratch included (TestMemoryPerNode, BenchmarkLookup):
+// 0.9 KB per node at 10k nodes, 1.2 KB at 100k, 1.45 KB at 1M (1.5 GB peak
+// RSS for a 1M-node lookup study).
 //
 // # Which mode to use
 //
@@ -46,10 +48,12 @@
 //
 // # What the lookup leaves out
 //
-// Tables do not change during a lookup (the real initiator adds peers that
-// answer; a churn model can call Table.Add and Replace between lookups). There
-// is no FIND_NODE exception for a key that is a peer ID, no IP-diversity or
-// address filter, and answers are honest. go-libp2p-kad-dht returns its top K
-// before the follow-up, dead or not; Result.Closest keeps only those that
-// answered, so it can hold fewer than K when peers are dead.
+// A Looker alone never changes a table. A Maintainer (maintain.go) adds what
+// go-libp2p-kad-dht does around lookups: failed peers evicted, answering peers
+// added both ways, periodic bucket refreshes (lazily, as tables are read) and
+// arrivals joining with a self-lookup. There is no FIND_NODE exception for a
+// key that is a peer ID, no IP-diversity or address filter, and answers are
+// honest. go-libp2p-kad-dht returns its top K before the follow-up, dead or
+// not; Result.Closest keeps only those that answered, so it can hold fewer
+// than K when peers are dead.
 package kad

@@ -46,9 +46,16 @@ type Result struct {
 	// Followups counts the follow-up's requests: the top K peers not yet
 	// answered when the lookup ended are asked once more, all at once.
 	Followups int
+	// DeadRequests counts requests sent to dead peers, the follow-up's
+	// included, whether or not the lookup waited for them to fail.
+	DeadRequests int
 	// Time is the virtual time from the first request to the last answer or
-	// failure of the follow-up.
+	// failure of the follow-up: what go-libp2p-kad-dht's GetClosestPeers
+	// takes, since it waits for every follow-up.
 	Time float64
+	// Ended is the virtual time at which the lookup ended (Beta rule or
+	// starvation), before its follow-up.
+	Ended float64
 	// Starved is set when the lookup ended because no peer was left to ask,
 	// rather than by the Beta rule.
 	Starved bool
@@ -99,6 +106,10 @@ type Looker struct {
 	from    int32            // the lookup's initiator and liveness, for
 	alive   func(int32) bool // truthOK, made once so a lookup allocates nothing
 	truthOK func(int32) bool
+
+	// before, if set, runs just before a peer's table is read to answer (the
+	// Maintainer brings that table up to date there).
+	before func(node int32)
 }
 
 // NewLooker returns a Looker for t.
@@ -126,6 +137,9 @@ func NewLooker(t *Table, cfg Config) (*Looker, error) {
 // Simultaneous events are taken in the order their requests were sent.
 func (l *Looker) Lookup(from int32, key uint64, alive func(int32) bool) Result {
 	l.reset()
+	if n := l.t.space.Len(); len(l.seen) < n { // nodes arrived
+		l.seen = append(l.seen, make([]uint32, n-len(l.seen))...)
+	}
 	k := l.t.k
 	var res Result
 	l.reply = l.t.nearest(l.reply, from, key, k, -1)
@@ -145,6 +159,9 @@ func (l *Looker) Lookup(from int32, key uint64, alive func(int32) bool) Result {
 			l.fly = append(l.fly, flight{now + l.cost(from, l.cs[i].node, alive), seq, i})
 			seq++
 			res.Messages++
+			if alive != nil && !alive(l.cs[i].node) {
+				res.DeadRequests++
+			}
 		}
 		f := l.land()
 		now, inFlight = f.at, inFlight-1
@@ -157,11 +174,15 @@ func (l *Looker) Lookup(from int32, key uint64, alive func(int32) bool) Result {
 		c.state = queried
 		res.Hops = max(res.Hops, int(c.depth)+1)
 		depth := c.depth + 1
+		if l.before != nil {
+			l.before(c.node)
+		}
 		l.reply = l.t.nearest(l.reply, c.node, key, k, from)
 		l.learn(depth)
 	}
 	l.fly = l.fly[:0] // abandoned
 	end := now
+	res.Ended = now
 	l.out = l.out[:0]
 	taken := 0
 	for _, i := range l.near {
@@ -174,6 +195,7 @@ func (l *Looker) Lookup(from int32, key uint64, alive func(int32) bool) Result {
 			end = max(end, now+l.cost(from, c.node, alive))
 			if alive != nil && !alive(c.node) {
 				c.state = unreachable
+				res.DeadRequests++
 			} else {
 				c.state = queried
 			}
@@ -199,6 +221,23 @@ func (l *Looker) Lookup(from int32, key uint64, alive func(int32) bool) Result {
 		}
 	}
 	return res
+}
+
+// Visit calls fn for each peer the last lookup heard from, in the order it
+// learned of them: answered is true for a peer that answered (during the
+// lookup or its follow-up), false for one whose request failed (before the
+// end, or in the follow-up). Peers never asked, and requests abandoned when
+// the lookup ended, are left out: go-libp2p-kad-dht cancels those, and a
+// cancelled dial evicts nobody.
+func (l *Looker) Visit(fn func(node int32, answered bool)) {
+	for _, c := range l.cs {
+		switch c.state {
+		case queried:
+			fn(c.node, true)
+		case unreachable:
+			fn(c.node, false)
+		}
+	}
 }
 
 func (l *Looker) reset() {

@@ -140,7 +140,7 @@ func checkResult(t fataler, tab *Table, r Result, from int32, key uint64, live [
 // Hop counts grow like log n and ideal-table lookups find the closest node.
 func TestLookupHopsGrowLogarithmically(t *testing.T) {
 	sizes := []int{1000, 10000, 100000}
-	if testing.Short() {
+	if testing.Short() || raceBuild {
 		sizes = sizes[:2]
 	}
 	mean := map[[2]int]float64{}
@@ -175,7 +175,7 @@ func TestLookupHopsGrowLogarithmically(t *testing.T) {
 // find the closest live node, at the cost of timeouts and a little depth.
 func TestLookupWithDeadNodes(t *testing.T) {
 	n := 10000
-	if !testing.Short() {
+	if !testing.Short() && !raceBuild {
 		n = 100000
 	}
 	tab, all := network(t, n, 0, 7)
@@ -308,7 +308,7 @@ func TestNewLookerRejects(t *testing.T) {
 // State bytes per node, K = 20.
 func TestMemoryPerNode(t *testing.T) {
 	sizes := []int{10000}
-	if !testing.Short() {
+	if !testing.Short() && !raceBuild {
 		sizes = append(sizes, 100000)
 	}
 	for _, n := range sizes {

@@ -89,6 +89,30 @@ func duplicates(ids []uint64) map[uint64]bool {
 	return dup
 }
 
+// Add gives a new node (an arrival) the ID id, which no node may have, and
+// returns its number: the Len before the call. It shifts the sorted arrays,
+// O(n): fine for arrivals by the thousand, not for building a population.
+func (s *Space) Add(id uint64) (int32, error) {
+	if len(s.id) >= MaxNodes {
+		return -1, fmt.Errorf("kad: %d nodes already, at most %d", len(s.id), MaxNodes)
+	}
+	r, found := slices.BinarySearch(s.sorted, id)
+	if found {
+		return -1, fmt.Errorf("kad: node %d already has ID %#x", s.order[r], id)
+	}
+	node := int32(len(s.id))
+	s.id = append(s.id, id)
+	s.sorted = slices.Insert(s.sorted, r, id)
+	s.order = slices.Insert(s.order, r, node)
+	return node, nil
+}
+
+// Taken reports whether some node has ID id.
+func (s *Space) Taken(id uint64) bool {
+	_, found := slices.BinarySearch(s.sorted, id)
+	return found
+}
+
 // Len is the number of nodes.
 func (s *Space) Len() int { return len(s.id) }
 
@@ -114,6 +138,20 @@ func (s *Space) split(lo, hi, bit int) int {
 		}
 	}
 	return lo
+}
+
+// prefixRange is the ranks [lo, hi) of the IDs that share x's first bits bits.
+func (s *Space) prefixRange(x uint64, bits int) (lo, hi int) {
+	if bits <= 0 {
+		return 0, len(s.sorted)
+	}
+	low := ^uint64(0) >> bits // 0 when bits is 64
+	lo, _ = slices.BinarySearch(s.sorted, x&^low)
+	hi, found := slices.BinarySearch(s.sorted, x|low)
+	if found {
+		hi++
+	}
+	return lo, hi
 }
 
 // Closest appends to dst the k nodes closest to key in XOR distance, nearest

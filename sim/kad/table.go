@@ -2,6 +2,7 @@ package kad
 
 import (
 	"cmp"
+	"math"
 	"slices"
 )
 
@@ -13,17 +14,20 @@ const (
 	DefaultBeta  = 3
 )
 
-// Table holds every node's routing table. Node i's buckets are the global
-// buckets first[i] … first[i+1]-1, bucket b of a node holding peers at CPL b;
-// global bucket g owns slots[off[g]:off[g+1]] of which the first fill[g] are in
-// use. A node has buckets up to its deepest non-empty CPL at construction.
+// Table holds every node's routing table, laid out as go-libp2p-kbucket's: a
+// node has buckets 0 … Buckets-1, bucket b < Buckets-1 holding up to K peers at
+// CPL b and the last bucket up to K peers at every deeper CPL. Node i's
+// buckets are the global buckets first[i] … first[i]+nb[i]-1; global bucket g
+// owns slots[g·K : g·K+K], of which the first fill[g] are in use.
 type Table struct {
 	space *Space
 	k     int
-	first []uint32 // node → its first global bucket; len n+1
-	off   []uint32 // global bucket → its first slot; len buckets+1
+	first []uint32 // node → its first global bucket
+	nb    []uint8  // node → its bucket count (at least 1)
 	fill  []uint8  // global bucket → entries in use
 	slots []int32  // peers (node numbers)
+
+	unused int // global buckets left behind by splits
 }
 
 // Space is the population the table routes over.
@@ -32,50 +36,126 @@ func (t *Table) Space() *Space { return t.space }
 // K is the bucket size, which is also how many peers a node returns to a query.
 func (t *Table) K() int { return t.k }
 
-// Buckets is the number of buckets node has (CPL 0 … Buckets-1).
-func (t *Table) Buckets(node int32) int { return int(t.first[node+1] - t.first[node]) }
+// Len is the number of nodes with a table (Extend catches up with the Space).
+func (t *Table) Len() int { return len(t.nb) }
+
+// Buckets is the number of buckets node has: CPL 0 … Buckets-2, then the last
+// one for every deeper CPL.
+func (t *Table) Buckets(node int32) int { return int(t.nb[node]) }
 
 // Bucket is node's bucket b, in insertion order. It aliases the table: read it,
 // do not keep it across Add, Remove or Replace.
 func (t *Table) Bucket(node int32, b int) []int32 {
-	g := t.first[node] + uint32(b)
-	return t.slots[t.off[g] : t.off[g]+uint32(t.fill[g])]
+	g := int(t.first[node]) + b
+	return t.slots[g*t.k : g*t.k+int(t.fill[g])]
 }
 
-// Cap is the capacity of node's bucket b: min(K, the peers at that CPL when the
-// table was built).
-func (t *Table) Cap(node int32, b int) int {
-	g := t.first[node] + uint32(b)
-	return int(t.off[g+1] - t.off[g])
+// Cap is the capacity of node's bucket b: K, as in go-libp2p-kbucket.
+func (t *Table) Cap(node int32, b int) int { return t.k }
+
+// Size is the number of peers in node's table.
+func (t *Table) Size(node int32) int {
+	n := 0
+	for g := t.first[node]; g < t.first[node]+uint32(t.nb[node]); g++ {
+		n += int(t.fill[g])
+	}
+	return n
 }
+
+// Unused is the number of buckets splits left behind (their memory is held
+// but serves nobody).
+func (t *Table) Unused() int { return t.unused }
 
 // Bytes is the memory the table holds (not counting its Space).
 func (t *Table) Bytes() int {
-	return 4*cap(t.first) + 4*cap(t.off) + cap(t.fill) + 4*cap(t.slots)
+	return 4*cap(t.first) + cap(t.nb) + cap(t.fill) + 4*cap(t.slots)
 }
 
-// bucketOf is the global bucket peer belongs in at node, or false when node has
-// no such bucket (peer is node itself, or deeper than any bucket node has).
+// bucketOf is the global bucket peer belongs in at node (the last one for
+// every CPL at or past it), or false when peer is node.
 func (t *Table) bucketOf(node, peer int32) (uint32, bool) {
-	b := CommonPrefixLen(t.space.id[node], t.space.id[peer])
-	if node == peer || b >= t.Buckets(node) {
+	if node == peer {
 		return 0, false
 	}
+	b := min(CommonPrefixLen(t.space.id[node], t.space.id[peer]), int(t.nb[node])-1)
 	return t.first[node] + uint32(b), true
 }
 
-func (t *Table) find(g uint32, peer int32) int {
-	return slices.Index(t.slots[t.off[g]:t.off[g]+uint32(t.fill[g])], peer)
+func (t *Table) entries(g uint32) []int32 {
+	base := int(g) * t.k
+	return t.slots[base : base+int(t.fill[g])]
 }
 
-// Add puts peer in node's table if its bucket has room and does not hold it.
+func (t *Table) find(g uint32, peer int32) int { return slices.Index(t.entries(g), peer) }
+
+// Has reports whether node's table holds peer.
+func (t *Table) Has(node, peer int32) bool {
+	g, ok := t.bucketOf(node, peer)
+	return ok && t.find(g, peer) >= 0
+}
+
+// Add puts peer in node's table if its bucket has room and does not hold it,
+// as go-libp2p-kbucket's TryAddPeer (no replaceable peers): a full bucket
+// refuses, except the last, which is first unfolded (split).
 func (t *Table) Add(node, peer int32) bool {
 	g, ok := t.bucketOf(node, peer)
-	if !ok || t.find(g, peer) >= 0 || uint32(t.fill[g]) == t.off[g+1]-t.off[g] {
+	if !ok || t.find(g, peer) >= 0 {
 		return false
 	}
-	t.slots[t.off[g]+uint32(t.fill[g])] = peer
+	if int(t.fill[g]) == t.k {
+		if g != t.first[node]+uint32(t.nb[node])-1 || !t.split(node) {
+			return false
+		}
+		if g, _ = t.bucketOf(node, peer); int(t.fill[g]) == t.k {
+			return false
+		}
+	}
+	t.slots[int(g)*t.k+int(t.fill[g])] = peer
 	t.fill[g]++
+	return true
+}
+
+// split unfolds node's full last bucket as kbucket's nextBucket does: the
+// peers deeper than it move to a new last bucket, again while that one is
+// full. The node's buckets move to the end of the arrays, leaving their old
+// place unused (a split is rare: a few per node over a run with arrivals).
+// It reports false when there is nothing to unfold or no room left.
+func (t *Table) split(node int32) bool {
+	nb, k := int(t.nb[node]), t.k
+	last := t.first[node] + uint32(nb) - 1
+	id := t.space.id[node]
+	var deeper [65]int // deeper[c]: entries of the last bucket at CPL ≥ c
+	for _, p := range t.entries(last) {
+		deeper[CommonPrefixLen(id, t.space.id[p])]++
+	}
+	for c := 63; c >= 0; c-- {
+		deeper[c] += deeper[c+1]
+	}
+	j := nb
+	for j < 64 && deeper[j] >= k {
+		j++
+	}
+	if deeper[j] >= k || (len(t.fill)+j+1)*k > math.MaxUint32 {
+		return false
+	}
+	first := uint32(len(t.fill))
+	t.fill = append(t.fill, make([]uint8, j+1)...)
+	t.slots = append(t.slots, make([]int32, (j+1)*k)...)
+	old := t.first[node]
+	t.first[node], t.nb[node] = first, uint8(j+1)
+	for b := range nb - 1 {
+		n := copy(t.slots[(int(first)+b)*k:(int(first)+b+1)*k], t.entries(old+uint32(b)))
+		t.fill[int(first)+b] = uint8(n)
+	}
+	for _, p := range t.entries(last) {
+		g := first + uint32(min(CommonPrefixLen(id, t.space.id[p]), j))
+		t.slots[int(g)*k+int(t.fill[g])] = p
+		t.fill[g]++
+	}
+	for g := old; g <= last; g++ {
+		t.fill[g] = 0
+	}
+	t.unused += nb
 	return true
 }
 
@@ -89,7 +169,7 @@ func (t *Table) Remove(node, peer int32) bool {
 	if i < 0 {
 		return false
 	}
-	b := t.slots[t.off[g] : t.off[g]+uint32(t.fill[g])]
+	b := t.entries(g)
 	copy(b[i:], b[i+1:])
 	t.fill[g]--
 	return true
@@ -110,7 +190,7 @@ func (t *Table) Replace(node, dead, peer int32) bool {
 	if i < 0 {
 		return false
 	}
-	t.slots[t.off[g]+uint32(i)] = peer
+	t.entries(g)[i] = peer
 	return true
 }
 
@@ -136,7 +216,7 @@ func (t *Table) Nearest(dst []int32, node int32, key uint64, count int, exclude 
 func (t *Table) nearest(scratch []cand, node int32, key uint64, count int, exclude int32) []cand {
 	cs := scratch[:0]
 	nb := t.Buckets(node)
-	if nb == 0 || count <= 0 {
+	if count <= 0 {
 		return cs
 	}
 	add := func(b int) {
@@ -148,7 +228,8 @@ func (t *Table) nearest(scratch []cand, node int32, key uint64, count int, exclu
 	}
 	// Groups in increasing distance: bucket c, then all deeper buckets (their
 	// peers share exactly c bits with key), then c-1, c-2, …; sort each group
-	// and stop once count are in.
+	// and stop once count are in. When c is the last bucket it holds every
+	// deeper CPL, which sorting the group orders.
 	c := min(CommonPrefixLen(t.space.id[node], key), nb-1)
 	add(c)
 	sortCands(cs)

@@ -11,8 +11,11 @@ import (
 
 func seeded(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)) }
 
-// checkTable verifies a table against its Space by brute force: every bucket
-// holds distinct peers at its CPL, min(k, population) of them when full is set.
+// checkTable verifies a table against its Space by brute force: bucket b
+// holds distinct peers at CPL b, the last bucket at CPL ≥ b, at most K each;
+// when full is set, the table is the converged kbucket table: the least
+// number of buckets whose last holds every deeper peer, each other bucket
+// min(K, population) peers.
 func checkTable(t testing.TB, tab *Table, full bool) {
 	t.Helper()
 	s := tab.Space()
@@ -24,22 +27,34 @@ func checkTable(t testing.TB, tab *Table, full bool) {
 				pop[CommonPrefixLen(s.ID(i), s.ID(j))]++
 			}
 		}
-		deepest := -1
-		for b, c := range pop[:64] {
-			if c > 0 {
-				deepest = b
+		nb := tab.Buckets(i)
+		if full {
+			deeper, want := 0, 0
+			for b := 63; b >= 0; b-- {
+				if deeper += pop[b]; deeper > tab.K() {
+					want = b + 1
+					break
+				}
+			}
+			if nb != want+1 {
+				t.Fatalf("node %d has %d buckets, want %d (populations %v)", i, nb, want+1, pop[:want+1])
 			}
 		}
-		if full && tab.Buckets(i) != deepest+1 {
-			t.Fatalf("node %d has %d buckets, deepest populated CPL %d", i, tab.Buckets(i), deepest)
-		}
-		for b := range tab.Buckets(i) {
+		for b := range nb {
 			bucket := tab.Bucket(i, b)
-			if full && (len(bucket) != min(tab.K(), pop[b]) || tab.Cap(i, b) != len(bucket)) {
-				t.Fatalf("node %d bucket %d: %d peers, cap %d, population %d", i, b, len(bucket), tab.Cap(i, b), pop[b])
+			inRange := pop[b]
+			if b == nb-1 {
+				inRange = 0
+				for _, c := range pop[b:64] {
+					inRange += c
+				}
+			}
+			if len(bucket) > tab.K() || tab.Cap(i, b) != tab.K() || full && len(bucket) != min(tab.K(), inRange) {
+				t.Fatalf("node %d bucket %d: %d peers, cap %d, population %d", i, b, len(bucket), tab.Cap(i, b), inRange)
 			}
 			for x, p := range bucket {
-				if CommonPrefixLen(s.ID(i), s.ID(p)) != b || p == i || slices.Contains(bucket[x+1:], p) {
+				c := CommonPrefixLen(s.ID(i), s.ID(p))
+				if c != b && !(b == nb-1 && c > b) || p == i || slices.Contains(bucket[x+1:], p) {
 					t.Fatalf("node %d bucket %d holds %d wrongly: %v", i, b, p, bucket)
 				}
 			}
@@ -202,4 +217,36 @@ func TestFromContacts(t *testing.T) {
 	if _, err := FromContacts(s, 6, func(int32) []int32 { return []int32{300} }); err == nil {
 		t.Error("out-of-range peer accepted")
 	}
+}
+
+// Starting from nothing, a node offered every peer unfolds its last bucket as
+// go-libp2p-kbucket does: it ends with at least the converged bucket count,
+// every peer it lacks meets a full bucket, and the table stays well formed.
+func TestAddSplitsLastBucket(t *testing.T) {
+	s, _ := RandomSpace(3000, seeded(41))
+	ideal, _ := BuildIdeal(s, 8, seeded(42))
+	tab, err := FromContacts(s, 8, func(int32) []int32 { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, node := range []int32{0, 1, 2} {
+		if tab.Buckets(node) != 1 {
+			t.Fatalf("empty table has %d buckets", tab.Buckets(node))
+		}
+		for p := range int32(s.Len()) {
+			tab.Add(node, p)
+		}
+		if tab.Buckets(node) < ideal.Buckets(node) {
+			t.Errorf("node %d: %d buckets after every add, converged table has %d", node, tab.Buckets(node), ideal.Buckets(node))
+		}
+		for p := range int32(s.Len()) {
+			if g, ok := tab.bucketOf(node, p); ok && !tab.Has(node, p) && int(tab.fill[g]) < tab.K() {
+				t.Fatalf("node %d lacks %d though its bucket has room", node, p)
+			}
+		}
+	}
+	if tab.Unused() == 0 {
+		t.Error("no split happened")
+	}
+	checkTable(t, tab, false)
 }

@@ -40,6 +40,9 @@ type Scenario struct {
 	// Storage is the durability study; nil when the scenario has no [storage].
 	Storage *Storage    `toml:"storage,omitempty"`
 	Churn   churn.Model `toml:"churn"`
+	// Network is the latency and bandwidth model (network.go); filled in for
+	// a lookup-mode [kademlia] that has none.
+	Network *Network `toml:"network,omitempty"`
 }
 
 // Lookup modes.
@@ -51,6 +54,17 @@ const (
 	// building no tables: for runs where routing is not the question. Hops and
 	// messages are not modelled and read 0.
 	ModeExact = "exact"
+)
+
+// Maintenance settings.
+const (
+	// MaintenanceOn keeps routing tables as go-libp2p-kad-dht does
+	// (kad.Maintainer): failed peers evicted, answering peers added, buckets
+	// refreshed every refresh_interval, arrivals joining with a self-lookup.
+	// The default in lookup mode when churn takes nodes down or brings new ones.
+	MaintenanceOn = "on"
+	// MaintenanceOff keeps the tables of time zero: dead entries accumulate.
+	MaintenanceOff = "off"
 )
 
 // Kademlia is the [kademlia] section. Zero fields take the defaults of
@@ -65,12 +79,19 @@ type Kademlia struct {
 	Lookups int `toml:"lookups"`
 	// SampleEvery is the virtual time between samples; the first is at 0.
 	SampleEvery sim.Duration `toml:"sample_every"`
+	// Maintenance is "on" or "off" (MaintenanceOn); missing, it is "on" in
+	// lookup mode when churn takes nodes down or brings new ones, else "off".
+	Maintenance string `toml:"maintenance"`
+	// RefreshInterval is how often each node refreshes its routing table
+	// (go-libp2p-kad-dht: 10 min).
+	RefreshInterval sim.Duration `toml:"refresh_interval"`
 }
 
-// DefaultKademlia is what a [kademlia] section's missing keys take.
+// DefaultKademlia is what a [kademlia] section's missing keys take, but for
+// Maintenance, whose default depends on the churn (see Kademlia).
 func DefaultKademlia() Kademlia {
 	return Kademlia{K: kad.DefaultK, Alpha: kad.DefaultAlpha, Beta: kad.DefaultBeta,
-		Mode: ModeLookup, Lookups: 1000, SampleEvery: sim.Hour}
+		Mode: ModeLookup, Lookups: 1000, SampleEvery: sim.Hour, RefreshInterval: 10 * sim.Minute}
 }
 
 // Storage is the [storage] section: files of k-of-n segments placed at time
@@ -165,6 +186,7 @@ const (
 	MaxK           = 255
 	MaxAlpha       = 1000
 	minSampleEvery = sim.Second
+	minRefresh     = sim.Second
 )
 
 // Parse decodes a scenario and validates it.
@@ -208,9 +230,11 @@ func Load(path string) (Scenario, error) {
 	return s, nil
 }
 
-// fill gives present [kademlia] and [storage] sections their defaults.
+// fill gives present [kademlia], [storage] and [network] sections their
+// defaults (and a lookup-mode [kademlia] its [network]).
 func (s *Scenario) fill() {
 	s.fillStorage()
+	defer s.fillNetwork()
 	if s.Kademlia == nil {
 		return
 	}
@@ -233,6 +257,15 @@ func (s *Scenario) fill() {
 	if k.SampleEvery == 0 {
 		k.SampleEvery = d.SampleEvery
 	}
+	if k.RefreshInterval == 0 {
+		k.RefreshInterval = d.RefreshInterval
+	}
+	if k.Maintenance == "" {
+		k.Maintenance = MaintenanceOff
+		if k.Mode == ModeLookup && (s.Churn.Churns() || s.Churn.ArrivalsPerHour > 0) {
+			k.Maintenance = MaintenanceOn
+		}
+	}
 }
 
 // Validate says what is wrong with s, naming the key.
@@ -250,6 +283,9 @@ func (s Scenario) Validate() error {
 		return errors.New("nothing to simulate: add a [kademlia] or [storage] section")
 	}
 	if err := s.validateStorage(); err != nil {
+		return err
+	}
+	if err := s.validateNetwork(); err != nil {
 		return err
 	}
 	if s.Kademlia == nil {
@@ -272,11 +308,16 @@ func (s Scenario) Validate() error {
 	case s.LookupSamples() > MaxSamples:
 		return fmt.Errorf("kademlia.sample_every: %v over %v makes %d samples, at most %d",
 			k.SampleEvery, s.Duration, s.LookupSamples(), MaxSamples)
+	case k.Maintenance != MaintenanceOn && k.Maintenance != MaintenanceOff:
+		return fmt.Errorf("kademlia.maintenance: %q, want %q or %q", k.Maintenance, MaintenanceOn, MaintenanceOff)
+	case k.Maintenance == MaintenanceOn && k.Mode != ModeLookup:
+		return fmt.Errorf("kademlia.maintenance: %q needs mode %q (%q builds no tables)", k.Maintenance, ModeLookup, k.Mode)
+	case k.RefreshInterval < minRefresh || k.RefreshInterval > MaxDuration:
+		return fmt.Errorf("kademlia.refresh_interval: %v, want %v..%v", k.RefreshInterval, minRefresh, MaxDuration)
 	}
-	if s.Churn.ArrivalsPerHour > 0 {
-		// Routing tables are built once over the initial population; arriving
-		// nodes would have no IDs or buckets.
-		return errors.New("churn.arrivals_per_hour: arrivals are not modelled by the lookup study yet (set 0)")
+	if s.Churn.ArrivalsPerHour > 0 && k.Mode == ModeLookup && k.Maintenance != MaintenanceOn {
+		// Without maintenance nobody learns of an arriving node.
+		return fmt.Errorf("churn.arrivals_per_hour: arrivals join routing tables only with kademlia.maintenance = %q", MaintenanceOn)
 	}
 	return nil
 }
@@ -335,6 +376,10 @@ func (s Scenario) Apply(o Overrides) (Scenario, error) {
 	if s.Storage != nil {
 		st := *s.Storage
 		s.Storage = &st
+	}
+	if s.Network != nil {
+		n := *s.Network
+		s.Network = &n
 	}
 	return s, s.Validate()
 }

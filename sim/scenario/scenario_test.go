@@ -22,8 +22,16 @@ func TestScenarioDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if *s.Kademlia != DefaultKademlia() {
-		t.Fatalf("kademlia %+v, want defaults %+v", *s.Kademlia, DefaultKademlia())
+	want := DefaultKademlia()
+	want.Maintenance = MaintenanceOff // no churn: nothing to maintain
+	if *s.Kademlia != want {
+		t.Fatalf("kademlia %+v, want defaults %+v", *s.Kademlia, want)
+	}
+	if s.Network == nil || *s.Network != DefaultNetwork() || s.Network.DialTimeout != 15*sim.Second || s.Network.RequestRTTs != 4 {
+		t.Fatalf("network %+v, want defaults %+v", s.Network, DefaultNetwork())
+	}
+	if s.Kademlia.RefreshInterval != 10*sim.Minute {
+		t.Fatalf("refresh interval %v, want go-libp2p-kad-dht's 10m", s.Kademlia.RefreshInterval)
 	}
 	if s.Kademlia.K != kad.DefaultK || s.Kademlia.Alpha != kad.DefaultAlpha || s.Kademlia.Beta != kad.DefaultBeta {
 		t.Fatalf("defaults are not go-libp2p-kad-dht's: %+v", *s.Kademlia)
@@ -79,7 +87,19 @@ func TestScenarioErrors(t *testing.T) {
 		{"sample too often", minimal + "sample_every = \"1ms\"\n", "kademlia.sample_every: 1ms"},
 		{"too many samples", strings.Replace(minimal, `"1d"`, `"100d"`, 1) + "sample_every = \"1s\"\n", "samples, at most"},
 		{"churn", minimal + "[churn]\nsession = { kind = \"weibull\", mean = \"1h\" }\ndowntime = { kind = \"exponential\", mean = \"1h\" }\n", "churn.session: weibull needs a positive shape"},
-		{"arrivals", minimal + "[churn]\narrivals_per_hour = 2.0\n", "churn.arrivals_per_hour"},
+		{"arrivals without maintenance", minimal + "maintenance = \"off\"\n[churn]\narrivals_per_hour = 2.0\n", "churn.arrivals_per_hour"},
+		{"maintenance value", minimal + "maintenance = \"yes\"\n", `kademlia.maintenance: "yes"`},
+		{"maintenance in exact mode", minimal + "mode = \"exact\"\nmaintenance = \"on\"\n", `kademlia.maintenance: "on" needs mode "lookup"`},
+		{"refresh too often", minimal + "refresh_interval = \"1ms\"\n", "kademlia.refresh_interval: 1ms"},
+		{"network unknown key", minimal + "[network]\nlatency = 3\n", "network.latency"},
+		{"request rtts", minimal + "[network]\nrequest_rtts = -1\n", "network.request_rtts: -1"},
+		{"dial timeout", minimal + "[network]\ndial_timeout = \"1h\"\n", "network.dial_timeout: 1h"},
+		{"access median", minimal + "[network]\naccess_median = \"20s\"\n", "network.access_median: 20s"},
+		{"access sigma", minimal + "[network]\naccess_sigma = -1.0\n", "network.access_sigma: -1"},
+		{"stretch", minimal + "[network]\nstretch = 0.5\n", "network.stretch: 0.5"},
+		{"up", minimal + "[network]\nup_mbps = -4.0\n", "network.up_mbps: -4"},
+		{"down", minimal + "[network]\ndown_mbps = 2e7\n", "network.down_mbps: 2e+07"},
+		{"bandwidth sigma", minimal + "[network]\nbandwidth_sigma = 9.0\n", "network.bandwidth_sigma: 9"},
 		{"not toml", "nodes = = 3", ""},
 	} {
 		_, err := Parse([]byte(c.toml))
@@ -96,6 +116,42 @@ func TestScenarioErrors(t *testing.T) {
 	}
 	if _, err := Load(bad); err == nil || !strings.Contains(err.Error(), bad) {
 		t.Errorf("error does not name the file: %v", err)
+	}
+}
+
+// Maintenance defaults to on where there is something to maintain: churn in
+// lookup mode; arrivals are then allowed. [network] keys override the model.
+func TestScenarioMaintenanceAndNetwork(t *testing.T) {
+	churned := minimal + "[churn]\nsession = { kind = \"exponential\", mean = \"8h\" }\ndowntime = { kind = \"exponential\", mean = \"2h\" }\n"
+	s, err := Parse([]byte(churned))
+	if err != nil || s.Kademlia.Maintenance != MaintenanceOn {
+		t.Fatalf("churn: maintenance %q, %v", s.Kademlia.Maintenance, err)
+	}
+	if s, err = Parse([]byte(minimal + "[churn]\narrivals_per_hour = 3.0\n")); err != nil || s.Kademlia.Maintenance != MaintenanceOn {
+		t.Fatalf("arrivals: maintenance %q, %v", s.Kademlia.Maintenance, err)
+	}
+	if s, err = Parse([]byte(strings.Replace(churned, "[kademlia]", "[kademlia]\nmode = \"exact\"", 1))); err != nil ||
+		s.Kademlia.Maintenance != MaintenanceOff || s.Network != nil {
+		t.Fatalf("exact mode: maintenance %q, network %v, %v", s.Kademlia.Maintenance, s.Network, err)
+	}
+	s, err = Parse([]byte(minimal + "[network]\ndial_timeout = \"5s\"\nup_mbps = 20.0\nstretch = 1.5\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := s.Network
+	if n.DialTimeout != 5*sim.Second || n.UpMbps != 20 || n.Stretch != 1.5 || n.RequestRTTs != 4 || n.DownMbps != 100 {
+		t.Fatalf("network %+v", *n)
+	}
+	if m := n.Model(); m.UpMedian != 20e6/8 || m.Stretch != 1.5 || m.Validate() != nil {
+		t.Fatalf("model %+v", m)
+	}
+	o, err := s.Apply(Overrides{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Network.UpMbps = 1
+	if s.Network.UpMbps != 20 {
+		t.Fatal("Apply shares the [network] section with the original")
 	}
 }
 

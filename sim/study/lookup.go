@@ -3,28 +3,33 @@
 // (wall time and memory, which are not), lookups.csv (one row per sample) and
 // PNG plots. Two studies share churn over the engine: the Kademlia lookup
 // study (every sample_every of virtual time a batch of lookups from random up
-// nodes to random keys, with the dead being the nodes churn has down) and the
-// durability study (segments placed at time 0, lost as their holders depart;
-// storage.csv).
+// nodes to random keys, with the dead being the nodes churn has down, timed by
+// the [network] model, over routing tables kept up as go-libp2p-kad-dht keeps
+// them unless maintenance is off; lookup_model.go) and the durability study
+// (segments placed at time 0, lost as their holders depart; storage.csv).
 package study
 
 import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/cairn-storage/cairn/sim"
 	"github.com/cairn-storage/cairn/sim/churn"
-	"github.com/cairn-storage/cairn/sim/kad"
 	"github.com/cairn-storage/cairn/sim/scenario"
 )
 
-// Stream names this study draws from (see sim.Streams).
+// Stream names this study draws from (see sim.Streams; the network model's
+// are netmodel's).
 const (
-	StreamIDs     = "kad/ids"
-	StreamTables  = "kad/tables"
-	StreamLookups = "study/lookups"
+	StreamIDs      = "kad/ids"
+	StreamTables   = "kad/tables"
+	StreamLookups  = "study/lookups"
+	StreamMaintain = "kad/maintain" // refresh phases and bucket fills
+	StreamArrivals = "kad/arrivals" // arrivals' IDs and bootstrap peers
+	StreamRTT      = "study/rtt"    // the pairs summary.json's RTT figures sample
 )
 
 // Options are a run's knobs that do not change its result.
@@ -43,9 +48,18 @@ type Sample struct {
 	MeanHops float64
 	P95Hops  int
 	MeanMsgs float64 // requests per lookup, follow-up included
-	MeanTO   float64 // requests to dead peers per lookup
-	MeanTime float64 // lookup time in rounds (unit latency and timeout)
+	MeanTO   float64 // requests to dead peers per lookup, follow-up included
 	Found    float64 // fraction whose closest answer is the closest up node
+	// Overlap is the mean fraction of the K closest up nodes a lookup found.
+	Overlap float64
+	// Time is the lookup time in ms, follow-up included (what
+	// GetClosestPeers takes): mean and percentiles over this sample.
+	Time LatencyStats
+	// P50EndMs is the median time to the lookup's end, before its follow-up.
+	P50EndMs float64
+	// DeadEntries is the mean fraction of the initiators' table entries that
+	// were down when their lookup started.
+	DeadEntries float64
 }
 
 // Result is a finished run.
@@ -62,7 +76,11 @@ type Result struct {
 	tot totals // over every sample, exact
 }
 
-type totals struct{ lookups, hops, msgs, timeouts, found int64 }
+type totals struct {
+	lookups, hops, msgs, timeouts, found int64
+	overlap, dead                        float64
+	time, end                            latencyHist // ms, lookup mode only
+}
 
 // Run plays sc and measures it. It stops early, with ctx's error, when ctx
 // ends.
@@ -74,25 +92,12 @@ func Run(ctx context.Context, sc scenario.Scenario, opt Options) (*Result, error
 	start := time.Now()
 	streams := sim.NewStreams(sc.Seed)
 	var (
-		space  *kad.Space
-		looker *kad.Looker
-		table  *kad.Table
-		err    error
+		lk  *lookupModel
+		err error
 	)
 	if sc.Kademlia != nil {
-		kc := *sc.Kademlia
-		if space, err = kad.RandomSpace(sc.Nodes, streams.Named(StreamIDs)); err != nil {
+		if lk, err = newLookupModel(sc, streams); err != nil {
 			return nil, err
-		}
-		if kc.Mode == scenario.ModeLookup {
-			if table, err = kad.BuildIdeal(space, kc.K, streams.Named(StreamTables)); err != nil {
-				return nil, err
-			}
-			cfg := kad.DefaultConfig()
-			cfg.Alpha, cfg.Beta = kc.Alpha, kc.Beta
-			if looker, err = kad.NewLooker(table, cfg); err != nil {
-				return nil, err
-			}
 		}
 	}
 	var dur *durability
@@ -138,11 +143,11 @@ func Run(ctx context.Context, sc scenario.Scenario, opt Options) (*Result, error
 		}
 		return eng.Schedule(0, kind, -1, 0)
 	}
-	if sc.Kademlia != nil {
-		st := &sampler{
-			kc: *sc.Kademlia, space: space, looker: looker, drv: drv,
-			rng: streams.Named(StreamLookups), res: r,
+	if lk != nil {
+		if err := lk.attach(eng, drv, streams); err != nil {
+			return nil, err
 		}
+		st := &sampler{lk: lk, kc: *sc.Kademlia, drv: drv, rng: streams.Named(StreamLookups), res: r}
 		if err := every("study.sample", sc.Kademlia.SampleEvery, st.sample); err != nil {
 			return nil, err
 		}
@@ -165,6 +170,9 @@ func Run(ctx context.Context, sc scenario.Scenario, opt Options) (*Result, error
 	if err := drv.Err(); err != nil {
 		return nil, err
 	}
+	if lk != nil && lk.err != nil {
+		return nil, lk.err
+	}
 	if int64(len(r.Samples)) != sc.LookupSamples() || int64(len(r.Durability)) != sc.StorageSamples() {
 		return nil, fmt.Errorf("study: %d+%d samples run, %d+%d expected",
 			len(r.Samples), len(r.Durability), sc.LookupSamples(), sc.StorageSamples())
@@ -172,6 +180,9 @@ func Run(ctx context.Context, sc scenario.Scenario, opt Options) (*Result, error
 	finished := time.Now()
 	mem.sample()
 	r.Summary = summarize(r, eng, drv)
+	if lk != nil {
+		r.Summary.Lookup = lk.summary(r, streams)
+	}
 	if dur != nil {
 		r.Summary.Storage = dur.summary(r.Durability)
 	}
@@ -183,11 +194,8 @@ func Run(ctx context.Context, sc scenario.Scenario, opt Options) (*Result, error
 		PeakRSS:      peakRSS(),
 		StateBytes:   int64(len(drv.State)) * 9,
 	}
-	if space != nil {
-		r.Run.StateBytes += int64(space.Bytes())
-	}
-	if table != nil {
-		r.Run.StateBytes += int64(table.Bytes()) + 4*int64(sc.Nodes) // + the Looker's scratch
+	if lk != nil {
+		r.Run.StateBytes += lk.bytes()
 	}
 	if dur != nil {
 		r.Run.StateBytes += dur.stateB
@@ -202,13 +210,14 @@ func Run(ctx context.Context, sc scenario.Scenario, opt Options) (*Result, error
 
 // sampler runs the lookups of one sample.
 type sampler struct {
+	lk      *lookupModel
 	kc      scenario.Kademlia
-	space   *kad.Space
-	looker  *kad.Looker
 	drv     *churn.Driver
 	rng     *rand.Rand
 	res     *Result
-	hist    []uint64 // this sample's hops
+	hist    []uint64  // this sample's hops
+	times   []float64 // this sample's lookup times, ms
+	ends    []float64 // and times to the end before the follow-up
 	closest []int32
 }
 
@@ -219,41 +228,67 @@ func (s *sampler) sample(at sim.Time) {
 		return
 	}
 	clear(s.hist)
+	s.times, s.ends = s.times[:0], s.ends[:0]
 	alive := s.drv.IsUp
+	notUp := func(p int32) bool { return !alive(p) }
+	now := seconds(at)
+	// The K closest up nodes, the initiator aside: what Overlap counts against.
+	closestUp := float64(min(s.kc.K, smp.Up-1))
 	var hops, msgs, tos, found int64
-	var rounds float64
+	var overlap, dead float64
+	t := &s.res.tot
 	for range s.kc.Lookups {
 		from := s.randomUp()
 		key := s.rng.Uint64()
-		if s.looker == nil { // exact mode: the true closest up node, no route
-			s.closest = s.space.Closest(s.closest[:0], key, s.kc.K, func(p int32) bool { return p != from && alive(p) })
+		if s.lk.looker == nil { // exact mode: the true closest up node, no route
+			s.closest = s.lk.space.Closest(s.closest[:0], key, s.kc.K, func(p int32) bool { return p != from && alive(p) })
 			if len(s.closest) > 0 {
 				found++
+				overlap++
 			}
 			s.hist = count(s.hist, 0)
 			continue
 		}
-		res := s.looker.Lookup(from, key, alive)
+		if s.lk.maint != nil {
+			s.lk.maint.Refresh(from, now) // the table as the lookup will see it
+		}
+		if d, n := s.lk.table.Count(from, notUp); n > 0 {
+			dead += float64(d) / float64(n)
+		}
+		res := s.lk.lookup(from, key, now)
 		hops += int64(res.Hops)
 		msgs += int64(res.Messages + res.Followups)
-		tos += int64(res.Timeouts)
-		rounds += res.Time
+		tos += int64(res.DeadRequests)
 		if res.Found {
 			found++
 		}
+		if closestUp > 0 {
+			overlap += float64(res.Overlap) / closestUp
+		}
+		ms, end := 1000*res.Time, 1000*res.Ended
+		s.times, s.ends = append(s.times, ms), append(s.ends, end)
+		t.time.add(ms)
+		t.end.add(end)
 		s.hist = count(s.hist, res.Hops)
 	}
-	t := &s.res.tot
 	t.lookups += int64(s.kc.Lookups)
 	t.hops, t.msgs, t.timeouts, t.found = t.hops+hops, t.msgs+msgs, t.timeouts+tos, t.found+found
+	t.overlap, t.dead = t.overlap+overlap, t.dead+dead
 	n := float64(s.kc.Lookups)
 	smp.Lookups = s.kc.Lookups
 	smp.MeanHops = float64(hops) / n
 	smp.P95Hops = quantile(s.hist, 0.95)
 	smp.MeanMsgs = float64(msgs) / n
 	smp.MeanTO = float64(tos) / n
-	smp.MeanTime = rounds / n
 	smp.Found = float64(found) / n
+	smp.Overlap = overlap / n
+	smp.DeadEntries = dead / n
+	if len(s.times) > 0 {
+		slices.Sort(s.times)
+		slices.Sort(s.ends)
+		smp.Time = exactStats(s.times)
+		smp.P50EndMs = nearestRank(s.ends, 0.5)
+	}
 	for len(s.res.Hops) < len(s.hist) {
 		s.res.Hops = append(s.res.Hops, 0)
 	}

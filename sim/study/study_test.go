@@ -39,6 +39,16 @@ func runWrite(t *testing.T, sc scenario.Scenario) (string, *Result) {
 	return dir, r
 }
 
+// run plays sc without writing files (plots are slow under -race).
+func run(t *testing.T, sc scenario.Scenario) *Result {
+	t.Helper()
+	r, err := Run(context.Background(), sc, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
 func read(t *testing.T, dir, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(dir, name))
@@ -64,8 +74,7 @@ func TestStudyDeterministic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, _ := runWrite(t, other)
-	if bytes.Equal(read(t, a, FileLookups), read(t, c, FileLookups)) {
+	if bytes.Equal(read(t, a, FileLookups), run(t, other).CSV()) {
 		t.Error("another seed wrote the same lookups.csv")
 	}
 
@@ -88,15 +97,91 @@ func TestStudyDeterministic(t *testing.T) {
 	if err := json.Unmarshal(read(t, a, FileRun), &run); err != nil || run.PeakHeap == 0 || run.WallSeconds <= 0 {
 		t.Fatalf("run.json: %+v, %v", run, err)
 	}
-	for _, f := range []string{FileHopsPNG, FileLivePNG} {
+	for _, f := range []string{FileHopsPNG, FileLivePNG, FileLatencyPNG} {
 		if _, err := png.Decode(bytes.NewReader(read(t, a, f))); err != nil {
 			t.Errorf("%s: %v", f, err)
 		}
 	}
+	// Lookup times: every sample's percentiles ordered, and the run's in
+	// summary.json's lookup section, with the network model's RTTs.
+	for _, x := range ra.Samples {
+		if tm := x.Time; !(0 < x.P50EndMs && x.P50EndMs <= tm.P50 && tm.P50 <= tm.P95 && tm.P95 <= tm.P99 && tm.P99 <= tm.Max) {
+			t.Fatalf("sample at %v: times %+v, median to the end %v", x.At, tm, x.P50EndMs)
+		}
+	}
+	lk := sum["lookup"].(map[string]any)
+	lat, rtt := lk["latency_ms"].(map[string]any), lk["rtt_ms"].(map[string]any)
+	if lat["p50"].(float64) <= 0 || lat["p99"].(float64) < lat["p50"].(float64) || rtt["p50"].(float64) < 50 || rtt["p50"].(float64) > 250 {
+		t.Fatalf("summary.json lookup: %v", lk)
+	}
 	// scenario.toml is the scenario as run: it loads back to the same thing.
 	back, err := scenario.Load(filepath.Join(a, FileScenario))
-	if err != nil || back.Seed != sc.Seed || back.Nodes != sc.Nodes || *back.Kademlia != *sc.Kademlia || back.Churn != sc.Churn {
+	if err != nil || back.Seed != sc.Seed || back.Nodes != sc.Nodes || *back.Kademlia != *sc.Kademlia || back.Churn != sc.Churn ||
+		back.Network == nil || *back.Network != *sc.Network {
 		t.Fatalf("scenario.toml reads back as %+v, %v", back, err)
+	}
+}
+
+// Maintenance against stale tables on the same churn: fewer dead entries,
+// more of the true closest found, fewer requests to the dead, and lookups
+// that end sooner (dead peers among the closest hold the Beta rule for a dial
+// timeout each).
+func TestStudyMaintenance(t *testing.T) {
+	sc := load(t, "lookup-1k.toml")
+	if sc.Kademlia.Maintenance != scenario.MaintenanceOn {
+		t.Fatalf("lookup-1k has churn: maintenance %q, want on by default", sc.Kademlia.Maintenance)
+	}
+	on := run(t, sc)
+	k := *sc.Kademlia
+	k.Maintenance = scenario.MaintenanceOff
+	sc.Kademlia = &k
+	off := run(t, sc)
+	a, b := on.Summary, off.Summary
+	t.Logf("on: dead entries %.3f, overlap %.3f, found %.4f, dead requests %.2f, end p50 %.0f ms, GetClosestPeers p50 %.0f ms, %+v",
+		a.Lookup.DeadEntries, a.Lookup.MeanOverlap, a.FoundRate, a.MeanTimeouts, a.Lookup.EndLatency.P50, a.Lookup.Latency.P50, *a.Lookup.Maintenance)
+	t.Logf("off: dead entries %.3f, overlap %.3f, found %.4f, dead requests %.2f, end p50 %.0f ms, GetClosestPeers p50 %.0f ms",
+		b.Lookup.DeadEntries, b.Lookup.MeanOverlap, b.FoundRate, b.MeanTimeouts, b.Lookup.EndLatency.P50, b.Lookup.Latency.P50)
+	switch {
+	case b.Lookup.Maintenance != nil || a.Lookup.Maintenance == nil || a.Lookup.Maintenance.Refreshes == 0:
+		t.Fatalf("maintenance summaries: on %+v, off %+v", a.Lookup.Maintenance, b.Lookup.Maintenance)
+	case a.Lookup.DeadEntries > 0.1 || b.Lookup.DeadEntries < 0.15:
+		t.Errorf("dead entries %.3f maintained, %.3f stale (about 20%% of nodes are down)", a.Lookup.DeadEntries, b.Lookup.DeadEntries)
+	case a.Lookup.MeanOverlap < b.Lookup.MeanOverlap+0.05 || a.FoundRate < b.FoundRate-0.005:
+		t.Errorf("overlap %.3f vs %.3f, found %.4f vs %.4f", a.Lookup.MeanOverlap, b.Lookup.MeanOverlap, a.FoundRate, b.FoundRate)
+	case a.MeanTimeouts > b.MeanTimeouts/1.5 || a.Lookup.EndLatency.P50 >= b.Lookup.EndLatency.P50:
+		t.Errorf("dead requests %.2f vs %.2f, median time to the end %.0f vs %.0f ms",
+			a.MeanTimeouts, b.MeanTimeouts, a.Lookup.EndLatency.P50, b.Lookup.EndLatency.P50)
+	}
+}
+
+// Arrivals join and stay reachable; the run is deterministic.
+func TestStudyArrivals(t *testing.T) {
+	sc := load(t, "lookup-arrivals.toml")
+	sc.Duration = 12 * sim.Hour
+	if testing.Short() || raceBuild {
+		sc.Nodes, sc.Duration, sc.Kademlia.Lookups = 2000, 6*sim.Hour, 200
+	}
+	r, again := run(t, sc), run(t, sc)
+	sa, err := r.SummaryJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb, err := again.SummaryJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(sa, sb) || !bytes.Equal(r.CSV(), again.CSV()) {
+		t.Error("summary.json or lookups.csv differs between two runs with arrivals")
+	}
+	s := r.Summary
+	m := s.Lookup.Maintenance
+	t.Logf("%d joins (%d arrivals), %d departures, found %.4f, overlap %.3f, dead entries %.3f, %+v",
+		m.Joins, s.Churn.Arrivals, s.Churn.Departures, s.FoundRate, s.Lookup.MeanOverlap, s.Lookup.DeadEntries, *m)
+	if m.Joins == 0 || m.Joins != s.Churn.Arrivals || s.FoundRate < 0.99 || s.Lookup.MeanOverlap < 0.8 {
+		t.Fatalf("arrivals: %+v, lookup %+v", s, *s.Lookup)
+	}
+	if last := r.Samples[len(r.Samples)-1]; last.Live <= sc.Nodes-int(s.Churn.Departures) {
+		t.Fatalf("last sample %+v: arrivals not counted live", last)
 	}
 }
 
@@ -105,7 +190,7 @@ func TestStudyDeterministic(t *testing.T) {
 // there are no timeouts.
 func TestStudyChurnAndSummary(t *testing.T) {
 	sc := load(t, "lookup-1k.toml")
-	_, r := runWrite(t, sc)
+	r := run(t, sc)
 	s := r.Summary
 	if s.MeanTimeouts <= 0 || s.FoundRate < 0.95 || s.Churn.Availability != 0.8 {
 		t.Fatalf("summary %+v", s)
@@ -128,7 +213,7 @@ func TestStudyChurnAndSummary(t *testing.T) {
 
 	still := sc
 	still.Churn = churn.Model{}
-	_, r = runWrite(t, still)
+	r = run(t, still)
 	if r.Summary.MeanTimeouts != 0 || r.Summary.FoundRate < 0.99 || r.Summary.Events != uint64(r.Summary.Samples) {
 		t.Fatalf("no churn: %+v", r.Summary)
 	}
@@ -137,7 +222,7 @@ func TestStudyChurnAndSummary(t *testing.T) {
 func TestStudyExactMode(t *testing.T) {
 	sc := load(t, "lookup-1k.toml")
 	k := *sc.Kademlia
-	k.Mode = scenario.ModeExact
+	k.Mode, k.Maintenance = scenario.ModeExact, scenario.MaintenanceOff
 	sc.Kademlia = &k
 	_, r := runWrite(t, sc)
 	if r.Summary.Lookups != 2600 || r.Summary.FoundRate != 1 || r.Summary.Hops.Mean != 0 || r.Summary.MeanMessages != 0 {
@@ -168,7 +253,7 @@ func TestStudyCancel(t *testing.T) {
 // same scenario at full lookup count (see there for the commands).
 func TestStudyHopScaling(t *testing.T) {
 	sizes := []int{1000, 10000}
-	if !testing.Short() {
+	if !testing.Short() && !raceBuild {
 		sizes = append(sizes, 100000)
 	}
 	base := load(t, "lookup-1m.toml")

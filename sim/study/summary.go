@@ -21,12 +21,16 @@ type Summary struct {
 	Samples  int               `json:"samples"` // batches of lookups
 	Lookups  int64             `json:"lookups"` // lookups run in all
 	Hops     HopStats          `json:"hops"`
-	// MeanMessages and MeanTimeouts are per lookup; FoundRate is the fraction
-	// of lookups whose closest answer was the closest node up.
+	// MeanMessages and MeanTimeouts (requests to dead peers, which time out
+	// whether or not the lookup waits) are per lookup; FoundRate is the
+	// fraction of lookups whose closest answer was the closest node up.
 	MeanMessages float64    `json:"mean_messages"`
 	MeanTimeouts float64    `json:"mean_timeouts"`
 	FoundRate    float64    `json:"found_rate"`
 	Churn        ChurnStats `json:"churn"`
+	// Lookup is the lookup study's overlap, latency and maintenance
+	// (lookup_model.go); absent without [kademlia].
+	Lookup *LookupSummary `json:"lookup,omitempty"`
 	// Storage is the durability study's outcome; absent without [storage].
 	Storage *StorageSummary `json:"storage,omitempty"`
 }
@@ -48,6 +52,7 @@ type ChurnStats struct {
 	LiveAtEnd    int     `json:"live_at_end"`
 	SessionEnds  uint64  `json:"session_ends"`
 	Departures   uint64  `json:"departures"`
+	Arrivals     uint64  `json:"arrivals"`
 }
 
 // RunStats is run.json: how the run went on this machine, which varies.
@@ -82,7 +87,7 @@ func summarize(r *Result, eng *sim.Engine, drv *churn.Driver) Summary {
 		Churn: ChurnStats{
 			Availability: round(sc.Churn.Availability()),
 			UpAtEnd:      drv.UpCount(), LiveAtEnd: drv.LiveCount(),
-			SessionEnds: drv.SessionEnds(), Departures: drv.Departures(),
+			SessionEnds: drv.SessionEnds(), Departures: drv.Departures(), Arrivals: drv.Arrivals(),
 		},
 	}
 	if sc.Kademlia != nil {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 
 	"github.com/pelletier/go-toml/v2"
 
@@ -21,6 +20,8 @@ const (
 	FileScenario = "scenario.toml" // the scenario as run, overrides applied
 	FileHopsPNG  = "hops.png"
 	FileLivePNG  = "live.png"
+	// FileLatencyPNG is the CDF of lookup times (lookup mode).
+	FileLatencyPNG = "latency.png"
 	// With [storage]: one row per durability sample (deterministic), and the
 	// lost fraction of segments against the binomial theory over time.
 	FileStorage       = "storage.csv"
@@ -50,9 +51,12 @@ func (r *Result) Write(dir string) error {
 		plot  func(path string) error
 		study any // the section it belongs to; nil: absent, not written
 	}
-	var lookups, durab any
+	var lookups, timed, durab any
 	if r.Scenario.Kademlia != nil {
 		lookups = r.Scenario.Kademlia
+		if r.Scenario.Kademlia.Mode == scenario.ModeLookup {
+			timed = lookups
+		}
 	}
 	if r.Scenario.Storage != nil {
 		durab = r.Scenario.Storage
@@ -62,6 +66,7 @@ func (r *Result) Write(dir string) error {
 		{name: FileRun, b: run, study: true},
 		{name: FileLookups, b: r.CSV(), study: lookups}, {name: FileStorage, b: r.StorageCSV(), study: durab},
 		{name: FileHopsPNG, plot: r.plotHops, study: lookups}, {name: FileLivePNG, plot: r.plotLive, study: lookups},
+		{name: FileLatencyPNG, plot: r.plotLatency, study: timed},
 		{name: FileDurabilityPNG, plot: r.plotDurability, study: durab},
 	} {
 		path := filepath.Join(dir, f.name)
@@ -113,34 +118,4 @@ func indentJSON(v any) ([]byte, error) {
 		return nil, err
 	}
 	return append(b, '\n'), nil
-}
-
-// csvHeader names lookups.csv's columns: time in hours, nodes up and not
-// departed, lookups run, hop mean and 95th percentile, requests and requests
-// to dead peers per lookup, lookup time in rounds, and the fraction of
-// lookups that found the closest node up.
-const csvHeader = "time_h,up,live,lookups,mean_hops,p95_hops,mean_messages,mean_timeouts,mean_rounds,found_rate\n"
-
-// CSV is lookups.csv's bytes.
-func (r *Result) CSV() []byte {
-	b := []byte(csvHeader)
-	f := func(x float64) []byte { return strconv.AppendFloat(b, x, 'f', 4, 64) }
-	for _, s := range r.Samples {
-		b = strconv.AppendFloat(b, s.At.Hours(), 'f', -1, 64)
-		b = append(b, ',')
-		b = strconv.AppendInt(b, int64(s.Up), 10)
-		b = append(b, ',')
-		b = strconv.AppendInt(b, int64(s.Live), 10)
-		b = append(b, ',')
-		b = strconv.AppendInt(b, int64(s.Lookups), 10)
-		b = append(b, ',')
-		b = append(f(s.MeanHops), ',')
-		b = strconv.AppendInt(b, int64(s.P95Hops), 10)
-		b = append(b, ',')
-		b = append(f(s.MeanMsgs), ',')
-		b = append(f(s.MeanTO), ',')
-		b = append(f(s.MeanTime), ',')
-		b = append(f(s.Found), '\n')
-	}
-	return b
 }

@@ -1,0 +1,5 @@
+//go:build !race
+
+package kad
+
+const raceBuild = false
