@@ -32,12 +32,8 @@ func StewardRank(file []byte, members []NodeID, self NodeID) int {
 func less(a, b [32]byte) bool { return bytes.Compare(a[:], b[:]) < 0 }
 
 func stewardKey(file []byte, m NodeID) [32]byte {
-	h := blake3.New(32, nil)
-	h.Write(file)
-	h.Write([]byte(m))
-	var k [32]byte
-	h.Sum(k[:0])
-	return k
+	var buf [128]byte // file CID and peer ID fit: no allocation per key
+	return blake3.Sum256(append(append(buf[:0], file...), m...))
 }
 
 // RepairWait is how long (in the unit of interval) the steward at rank must see a file below
@@ -51,8 +47,7 @@ func RepairWait(rank int, interval int64) int64 {
 // before it is alive. alive is asked only about members ranked before self. A file with no
 // steward set has no leader, so every keeper acts (callers decide what that means).
 func IsLeader(file []byte, members []NodeID, self NodeID, alive func(NodeID) bool) bool {
-	r := StewardRank(file, members, self)
-	if r < 0 {
+	if !slices.Contains(members, self) {
 		return false
 	}
 	mine := stewardKey(file, self)

@@ -92,7 +92,11 @@ func (a *app) printSimSummary(r *study.Result, out string) {
 	if l := r.StorageLine(); l != "" {
 		a.printf("%s\n", l)
 	}
-	a.printf("events: %d; wall %.2f s (build %.2f s); peak heap %s", s.Events, run.WallSeconds, run.BuildSeconds, mib(run.PeakHeap))
+	if l := r.ProtocolLine(); l != "" {
+		a.printf("%s\n", l)
+	}
+	a.printf("events: %d (%.0f/s); wall %.2f s (build %.2f s); %.0f bytes of model state per node; peak heap %s",
+		s.Events, run.EventsPerSecond, run.WallSeconds, run.BuildSeconds, run.BytesPerNode, mib(run.PeakHeap))
 	if run.PeakRSS > 0 {
 		a.printf(", peak RSS %s", mib(run.PeakRSS))
 	}

@@ -20,8 +20,11 @@ import (
 	"github.com/cairn-storage/cairn/node/codec"
 	"github.com/cairn-storage/cairn/sim"
 	"github.com/cairn-storage/cairn/sim/churn"
+	"github.com/cairn-storage/cairn/sim/economy"
 	"github.com/cairn-storage/cairn/sim/kad"
+	"github.com/cairn-storage/cairn/sim/network"
 	"github.com/cairn-storage/cairn/sim/storage"
+	"github.com/cairn-storage/cairn/sim/workload"
 )
 
 // Scenario is one run's inputs. Same Scenario (seed included), same output.
@@ -43,6 +46,11 @@ type Scenario struct {
 	// Network is the latency and bandwidth model (network.go); filled in for
 	// a lookup-mode [kademlia] that has none.
 	Network *Network `toml:"network,omitempty"`
+	// Protocol, Workload and Economy are the protocol study (protocol.go);
+	// nil without [protocol].
+	Protocol *network.Config  `toml:"protocol,omitempty"`
+	Workload *workload.Config `toml:"workload,omitempty"`
+	Economy  *economy.Config  `toml:"economy,omitempty"`
 }
 
 // Lookup modes.
@@ -192,6 +200,9 @@ const (
 // Parse decodes a scenario and validates it.
 func Parse(b []byte) (Scenario, error) {
 	var s Scenario
+	if err := s.presetSections(b); err != nil {
+		return s, err
+	}
 	dec := toml.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&s); err != nil {
@@ -234,6 +245,7 @@ func Load(path string) (Scenario, error) {
 // defaults (and a lookup-mode [kademlia] its [network]).
 func (s *Scenario) fill() {
 	s.fillStorage()
+	s.fillProtocol()
 	defer s.fillNetwork()
 	if s.Kademlia == nil {
 		return
@@ -279,8 +291,11 @@ func (s Scenario) Validate() error {
 	if err := s.Churn.Validate(); err != nil {
 		return err // churn's errors already name their key
 	}
-	if s.Kademlia == nil && s.Storage == nil {
-		return errors.New("nothing to simulate: add a [kademlia] or [storage] section")
+	if s.Kademlia == nil && s.Storage == nil && s.Protocol == nil {
+		return errors.New("nothing to simulate: add a [kademlia], [storage] or [protocol] section")
+	}
+	if err := s.validateProtocol(); err != nil {
+		return err
 	}
 	if err := s.validateStorage(); err != nil {
 		return err
@@ -323,8 +338,10 @@ func (s Scenario) Validate() error {
 }
 
 // Samples is the number of samples of every study in the run (what a
-// progress bar counts): LookupSamples + StorageSamples.
-func (s Scenario) Samples() int64 { return s.LookupSamples() + s.StorageSamples() }
+// progress bar counts): LookupSamples + StorageSamples + ProtocolSamples.
+func (s Scenario) Samples() int64 {
+	return s.LookupSamples() + s.StorageSamples() + s.ProtocolSamples()
+}
 
 // LookupSamples is the number of lookup batches: at 0, SampleEvery, ... up to
 // Duration; 0 without [kademlia].
@@ -381,5 +398,6 @@ func (s Scenario) Apply(o Overrides) (Scenario, error) {
 		n := *s.Network
 		s.Network = &n
 	}
+	s.copyProtocol()
 	return s, s.Validate()
 }

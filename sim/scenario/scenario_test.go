@@ -78,7 +78,7 @@ func TestScenarioErrors(t *testing.T) {
 		{"no nodes", "seed = 1\nduration = \"1h\"\n[kademlia]\n", "nodes: 0"},
 		{"too many nodes", "nodes = 100000000\n[kademlia]\n", "nodes: 100000000"},
 		{"bad duration", strings.Replace(minimal, `"1d"`, `"soon"`, 1), "bad duration"},
-		{"no section", "nodes = 10\n", "add a [kademlia] or [storage] section"},
+		{"no section", "nodes = 10\n", "add a [kademlia], [storage] or [protocol] section"},
 		{"mode", minimal + "mode = \"fast\"\n", `kademlia.mode: "fast"`},
 		{"beta above k", minimal + "k = 4\nbeta = 5\n", "kademlia.beta: 5"},
 		{"k too big", minimal + "k = 300\n", "kademlia.k: 300"},

@@ -33,6 +33,8 @@ type Summary struct {
 	Lookup *LookupSummary `json:"lookup,omitempty"`
 	// Storage is the durability study's outcome; absent without [storage].
 	Storage *StorageSummary `json:"storage,omitempty"`
+	// Protocol is the protocol study's outcome; absent without [protocol].
+	Protocol *ProtocolSummary `json:"protocol,omitempty"`
 }
 
 // HopStats describes the hop counts of every lookup of a run.

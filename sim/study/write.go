@@ -61,6 +61,10 @@ func (r *Result) Write(dir string) error {
 	if r.Scenario.Storage != nil {
 		durab = r.Scenario.Storage
 	}
+	var proto any
+	if r.protocol != nil {
+		proto = r.Scenario.Protocol
+	}
 	for _, f := range []output{
 		{name: FileScenario, b: sc, study: true}, {name: FileSummary, b: sum, study: true},
 		{name: FileRun, b: run, study: true},
@@ -68,6 +72,11 @@ func (r *Result) Write(dir string) error {
 		{name: FileHopsPNG, plot: r.plotHops, study: lookups}, {name: FileLivePNG, plot: r.plotLive, study: lookups},
 		{name: FileLatencyPNG, plot: r.plotLatency, study: timed},
 		{name: FileDurabilityPNG, plot: r.plotDurability, study: durab},
+		{name: FileProtocol, b: r.ProtocolCSV(), study: proto}, {name: FileEconomy, b: r.EconomyCSV(), study: proto},
+		{name: FileRepairPNG, plot: r.plotRepair, study: proto}, {name: FileLostPNG, plot: r.plotLost, study: proto},
+		{name: FileStoredPNG, plot: r.plotStored, study: proto},
+		{name: FileReputationPNG, plot: r.plotReputation, study: proto},
+		{name: FilePayoutsPNG, plot: r.plotPayouts, study: proto},
 	} {
 		path := filepath.Join(dir, f.name)
 		switch {
