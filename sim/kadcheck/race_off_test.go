@@ -1,0 +1,5 @@
+//go:build !race
+
+package kadcheck
+
+const raceEnabled = false
