@@ -46,7 +46,10 @@ func eligibleDomains(cands []Candidate, r Rules) (doms []domain, have int, rej r
 	for _, id := range r.Exclude {
 		excluded[id] = true
 	}
-	seen := make(map[NodeID]bool, len(cands))
+	// Sorted by ID first, a node's entries are adjacent: the first eligible one is taken and
+	// any later one is a duplicate.
+	var taken NodeID
+	anyTaken := false
 	domOf := make(map[string]int)
 	for _, i := range order {
 		c := &cands[i]
@@ -59,11 +62,11 @@ func eligibleDomains(cands []Candidate, r Rules) (doms []domain, have int, rej r
 			continue
 		case c.Free < r.ShardSize:
 			continue // the TooFewError text already names the space requirement
-		case seen[c.ID]:
+		case anyTaken && c.ID == taken:
 			rej.duplicate++
 			continue
 		}
-		seen[c.ID] = true
+		taken, anyTaken = c.ID, true
 		have++
 		d := len(doms)
 		if c.Subnet != "" { // unknown subnet: its own domain

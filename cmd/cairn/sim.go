@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -17,9 +19,9 @@ import (
 
 func newSimCmd(a *app) *cobra.Command {
 	var (
-		file, out, duration string
-		seed                uint64
-		nodes               int
+		file, out, duration, cpuProfile string
+		seed                            uint64
+		nodes                           int
 	)
 	cmd := &cobra.Command{
 		Use:   "sim --scenario FILE --out DIR [--seed N] [--nodes N] [--duration D]",
@@ -27,7 +29,10 @@ func newSimCmd(a *app) *cobra.Command {
 		Long: "Runs a scenario (TOML; see sim/scenarios/ and sim/README.md) on the deterministic\n" +
 			"simulator and writes summary.json, run.json and scenario.toml into --out, with\n" +
 			"lookups.csv, hops.png and live.png for a [kademlia] study and storage.csv and\n" +
-			"durability.png for a [storage] one. The same scenario and seed give byte-identical\n" +
+			"durability.png for a [storage] one, and protocol.csv, economy.csv, repair.png,\n" +
+			"lost.png, stored.png, reputation.png and payouts.png for a [protocol] one (Cairn's\n" +
+			"placement, audits, repair, behaviours and settlement through the node's own cores).\n" +
+			"The same scenario and seed give byte-identical\n" +
 			"summary.json and CSV files; run.json holds wall time and memory.",
 		Args: argNames(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -58,6 +63,17 @@ func newSimCmd(a *app) *cobra.Command {
 			if sc, err = sc.Apply(o); err != nil {
 				return fmt.Errorf("scenario %s with flags: %w", file, err)
 			}
+			if cpuProfile != "" {
+				f, err := os.Create(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+				defer pprof.StopCPUProfile()
+			}
 			bar := a.newSimProgress(cmd.Context(), sc)
 			res, err := study.Run(cmd.Context(), sc, study.Options{Progress: bar.set})
 			bar.done(err == nil)
@@ -76,6 +92,7 @@ func newSimCmd(a *app) *cobra.Command {
 	f.StringVar(&out, "out", "", "directory for the results (created if missing)")
 	f.Uint64Var(&seed, "seed", 0, "override the scenario's seed")
 	f.IntVar(&nodes, "nodes", 0, "override the scenario's node count")
+	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
 	f.StringVar(&duration, "duration", "", `override the scenario's virtual duration ("30d", "12h")`)
 	return cmd
 }
