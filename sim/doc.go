@@ -15,8 +15,12 @@
 //     draws.
 //
 // Models live in subpackages: churn (sessions, downtimes, departures,
-// arrivals), kad (Kademlia routing) and storage (k-of-n segments placed by the
-// node's own reputation.Place, losses). scenario and study load TOML scenarios
-// and run them for `cairn sim`. Repair planning, reputation, workload and
-// settlement in the simulator come next (sim/README.md).
+// arrivals), kad (Kademlia routing and table maintenance), netmodel (latency
+// and bandwidth), storage (k-of-n segments placed by the node's own
+// reputation.Place, losses against the binomial formula), network (the storage
+// protocol: placement, audits, reputation, repair, behaviours, through the
+// node's cores), workload (uploads, downloads, sizes, partner tags) and
+// economy (settlement through payments.PlanStorage and payments.Settle).
+// kadcheck validates kad against the real go-libp2p-kad-dht. scenario and
+// study load TOML scenarios and run them for `cairn sim` (sim/README.md).
 package sim
