@@ -13,12 +13,15 @@ import (
 	"github.com/cairn-storage/cairn/sim/scenario"
 )
 
-// smallProtocol is protocol-behaviours.toml at 600 nodes over 4 days, the bad behaviour
+// smallProtocol is protocol-behaviours.toml at 600 nodes over 4 days (300 over 3 under -race), the bad behaviour
 // starting on day 1 and the Sybil attack on day 2: a couple of seconds.
 func smallProtocol(t *testing.T) scenario.Scenario {
 	t.Helper()
 	sc := load(t, "protocol-behaviours.toml")
 	n, d := 600, 4*sim.Day
+	if raceBuild || testing.Short() { // the race detector slows the event loop fifteenfold
+		n, d = 300, 3*sim.Day
+	}
 	sc, err := sc.Apply(scenario.Overrides{Nodes: &n, Duration: &d})
 	if err != nil {
 		t.Fatal(err)
@@ -88,8 +91,8 @@ func TestStudyProtocolDeterministic(t *testing.T) {
 	}
 	p := sum.Protocol
 	e := p.Economy
-	if e.Epochs != 4 || !e.Conserved || e.Charges <= 0 || e.Payouts <= 0 || e.Fee <= 0 {
-		t.Errorf("economy: %+v, want 4 conserved epochs with charges, payouts and a fee", e)
+	if int64(e.Epochs) != sc.Epochs() || e.Epochs < 3 || !e.Conserved || e.Charges <= 0 || e.Payouts <= 0 || e.Fee <= 0 {
+		t.Errorf("economy: %+v, want every epoch settled and conserved with charges, payouts and a fee", e)
 	}
 	if len(e.Partners) != 1 || e.Partners[0].ID != "acme" || e.Partners[0].Amount <= 0 ||
 		e.Partners[0].Amount > e.Partners[0].TaggedRevenue*1000/10000 {
