@@ -10,6 +10,7 @@ import (
 	"github.com/cairn-storage/cairn/sim"
 	"github.com/cairn-storage/cairn/sim/churn"
 	"github.com/cairn-storage/cairn/sim/economy"
+	"github.com/cairn-storage/cairn/sim/netmodel"
 	"github.com/cairn-storage/cairn/sim/network"
 	"github.com/cairn-storage/cairn/sim/scenario"
 	"github.com/cairn-storage/cairn/sim/workload"
@@ -37,6 +38,8 @@ type protocolStudy struct {
 	net     *network.Network
 	gen     *workload.Generator
 	led     *economy.Ledger
+	nm      *netmodel.Model // times downloads
+	dlTime  latencyHist     // download times, ms
 	drv     *churn.Driver
 	rng     *rand.Rand
 	served  []network.Served
@@ -61,7 +64,15 @@ func newProtocolStudy(eng *sim.Engine, sc scenario.Scenario, streams sim.Streams
 	if err != nil {
 		return nil, err
 	}
-	p := &protocolStudy{eng: eng, net: net, gen: gen, led: led, rng: streams.Named(StreamActors)}
+	ncfg := scenario.DefaultNetwork()
+	if sc.Network != nil {
+		ncfg = *sc.Network
+	}
+	nm, err := netmodel.New(ncfg.Model(), streams, sc.Nodes)
+	if err != nil {
+		return nil, err
+	}
+	p := &protocolStudy{eng: eng, net: net, gen: gen, led: led, nm: nm, rng: streams.Named(StreamActors)}
 	gen.OnUpload = p.upload
 	gen.OnDownload = p.download
 	if p.kClose, err = eng.Register("study.epoch", func(e *sim.Engine, ev sim.Event) { p.closeEpoch(e) }); err != nil {
@@ -75,6 +86,13 @@ func (p *protocolStudy) start(eng *sim.Engine, drv *churn.Driver, end sim.Time) 
 	p.drv, p.lastEnd = drv, end
 	if err := p.net.Attach(drv); err != nil {
 		return err
+	}
+	arrive := drv.OnArrive
+	drv.OnArrive = func(node int32, at sim.Time) {
+		arrive(node, at)
+		if err := p.nm.Grow(int(node) + 1); err != nil {
+			p.fail(err)
+		}
 	}
 	if err := p.gen.Start(0); err != nil {
 		return err
@@ -131,6 +149,7 @@ func (p *protocolStudy) download(at sim.Time, pick workload.Picker) {
 		p.fail(err)
 		return
 	}
+	p.dlTime.add(1000 * p.downloadSeconds(d))
 	fi := p.net.File(f)
 	for _, s := range p.served {
 		if s.Node == d {
@@ -202,4 +221,25 @@ func (p *protocolStudy) Err() error {
 func isTooFew(err error) bool {
 	var tf *reputation.TooFewError
 	return errors.As(err, &tf)
+}
+
+// downloadSeconds is how long the download just served takes over sim/netmodel's paths: each
+// segment's K shards come in parallel (the slowest decides), segments one after another, each
+// shard a round trip to ask plus its bytes at the slower of the holder's upload and the
+// downloader's download rate. Conservative: node.Get overlaps the next segments' fetches, and
+// a shard the downloader holds itself costs nothing.
+func (p *protocolStudy) downloadSeconds(d int32) float64 {
+	n := int32(p.net.Config().N)
+	var total, seg float64
+	cur := int32(-1)
+	for _, s := range p.served {
+		if g := s.Shard / n; g != cur {
+			total += seg
+			seg, cur = 0, g
+		}
+		if s.Node != d {
+			seg = max(seg, p.nm.TransferTime(s.Node, d, s.Bytes))
+		}
+	}
+	return total + seg
 }

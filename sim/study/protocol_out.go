@@ -36,6 +36,9 @@ type WorkloadSummary struct {
 	Uploads   uint64 `json:"uploads"`
 	Downloads uint64 `json:"downloads"`
 	Skipped   int64  `json:"skipped"`
+	// DownloadMS is the time of the downloads served, over sim/netmodel's latency and
+	// bandwidth (protocol.go's downloadSeconds).
+	DownloadMS *LatencyStats `json:"download_ms,omitempty"`
 }
 
 // EconomySummary sums the epochs' statements. Amounts are micro-units; Conserved checks
@@ -66,6 +69,9 @@ type PartnerTotal struct {
 func (p *protocolStudy) summary(partners []economy.Partner) *ProtocolSummary {
 	s := &ProtocolSummary{Network: p.net.Summary(),
 		Workload: WorkloadSummary{Uploads: p.gen.Uploads(), Downloads: p.gen.Downloads(), Skipped: p.skipped}}
+	if p.dlTime.n > 0 {
+		s.Workload.DownloadMS = p.dlTime.stats()
+	}
 	e := &s.Economy
 	e.Epochs = len(p.epochs)
 	e.PayoutsByClass = map[string]payments.Amount{}
@@ -174,6 +180,11 @@ func (r *Result) ProtocolLine() string {
 		line += "; " + c.Class + " detected " + strconv.Itoa(c.Detected) + "/" + strconv.Itoa(c.TurnedBad) +
 			" (median " + c.TTDMedian.String() + ")"
 	}
+	if d := s.Workload.DownloadMS; d != nil {
+		line += "\ndownloads: " + strconv.FormatInt(n.Downloads-n.DownloadsFailed, 10) + " served, " +
+			strconv.FormatInt(n.DownloadsFailed, 10) + " failed; time p50 " + secs(d.P50) + ", p95 " + secs(d.P95) +
+			", p99 " + secs(d.P99)
+	}
 	e := s.Economy
 	return line + "\neconomy: " + strconv.Itoa(e.Epochs) + " epochs settled; charges " + units(e.Charges) +
 		", operators " + units(e.Payouts) + ", partners " + units(e.PartnerShares) + ", fee " + units(e.Fee) +
@@ -199,3 +210,5 @@ func leftPad(s string, n int) string {
 	}
 	return s
 }
+
+func secs(ms float64) string { return strconv.FormatFloat(ms/1000, 'f', 2, 64) + " s" }

@@ -101,6 +101,9 @@ func TestStudyProtocolDeterministic(t *testing.T) {
 	if p.Network.Files == 0 || p.Workload.Uploads == 0 || p.Network.Downloads == 0 {
 		t.Errorf("workload did not run: %+v %+v", p.Workload, p.Network)
 	}
+	if d := p.Workload.DownloadMS; d == nil || !(d.P50 > 0) || d.P95 < d.P50 || d.Max < d.P99 {
+		t.Errorf("download times: %+v, want ordered percentiles above 0", d)
+	}
 	if p.Network.AuditFail == 0 || p.Network.ShardsRebuilt == 0 {
 		t.Errorf("bad nodes failed no audit or nothing was repaired: %+v", p.Network)
 	}
