@@ -32,7 +32,8 @@ func (n *Node) handOverStewardship(ctx context.Context) error {
 		if !slices.Contains(cur.Members, self) {
 			return nil // already handed over
 		}
-		if err := n.replaceSteward(ctx, f, self); err != nil {
+		// A file being removed needs no new steward: the tombstones finish it.
+		if err := n.replaceSteward(ctx, f, self); err != nil && !errors.Is(err, errRemoving) {
 			errs = append(errs, fmt.Errorf("stewardship of %s: %w", f.mc, err))
 		}
 		return nil
@@ -40,12 +41,15 @@ func (n *Node) handOverStewardship(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// errRemoving: the file has a tombstone here, so it gets no new steward.
+var errRemoving = errors.New("the file is being removed")
+
 // replaceSteward proposes the latest steward set of f without gone plus the closest node to the
 // manifest outside it, gathers a majority's signatures and hands the record to every member.
 func (n *Node) replaceSteward(ctx context.Context, f stewardedFile, gone peer.ID) error {
 	cur := f.loc.Stewards[len(f.loc.Stewards)-1]
 	if _, removed := n.stewards.RemovalOf(f.mc); removed {
-		return errors.New("the file is being removed")
+		return errRemoving
 	}
 	if len(f.loc.Stewards) >= manifest.MaxStewardEpochs {
 		return fmt.Errorf("the steward chain is full (%d epochs)", manifest.MaxStewardEpochs)
@@ -95,7 +99,7 @@ func (n *Node) replaceSteward(ctx context.Context, f stewardedFile, gone peer.ID
 	// rm's tombstone, so pass ours on, or it would serve a removed file.
 	if r, removed := n.stewards.RemovalOf(f.mc); removed {
 		n.forwardTombstone(hctx, r, set.Members)
-		return errors.New("the file was removed during the handover")
+		return errRemoving
 	}
 	if took == 0 {
 		return errors.New("no member of the new steward set took the record")
@@ -191,7 +195,7 @@ func (n *Node) checkStewards(ctx context.Context, f stewardedFile, alive func(pe
 	if dead == "" || stewardRank(f.mc, live, n.host.ID()) != 0 || 2*(len(live)-1) < len(cur.Members)-1 {
 		return
 	}
-	if err := n.replaceSteward(ctx, f, dead); err != nil {
+	if err := n.replaceSteward(ctx, f, dead); err != nil && !errors.Is(err, errRemoving) {
 		n.log.Info("could not replace a dead steward", "manifest", f.mc, "steward", dead, "err", err)
 	}
 }
