@@ -1,6 +1,7 @@
 package churn
 
 import (
+	"github.com/cairn-storage/cairn/sim/internal/stattest"
 	"math"
 	"testing"
 
@@ -130,8 +131,8 @@ func TestObservedPeriods(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		D := ksStat(c.xs, func(x float64) float64 { return s.CDF(sim.Duration(x)) })
-		crit := ksCritical01(len(c.xs))
+		D := stattest.KS(c.xs, func(x float64) float64 { return s.CDF(sim.Duration(x)) })
+		crit := stattest.KSCritical01(len(c.xs))
 		t.Logf("%s %v: %d observed, KS D %.4f (crit %.4f)", c.name, c.dist, len(c.xs), D, crit)
 		if len(c.xs) < 2000 || D > crit {
 			t.Errorf("%s: %d observed, KS D %.4f > %.4f", c.name, len(c.xs), D, crit)
@@ -177,8 +178,8 @@ func TestDeparturesAndArrivals(t *testing.T) {
 		t.Errorf("%v arrivals, expected %v ± %.0f", A, mu, 4*math.Sqrt(mu))
 	}
 	gapDist := distuv.Exponential{Rate: m.ArrivalsPerHour / float64(sim.Hour)}
-	if Dks := ksStat(gaps, gapDist.CDF); Dks > ksCritical01(len(gaps)) {
-		t.Errorf("arrival gaps: KS D %.4f > %.4f", Dks, ksCritical01(len(gaps)))
+	if Dks := stattest.KS(gaps, gapDist.CDF); Dks > stattest.KSCritical01(len(gaps)) {
+		t.Errorf("arrival gaps: KS D %.4f > %.4f", Dks, stattest.KSCritical01(len(gaps)))
 	}
 	// Population: N(t) = N∞ + (N0 − N∞)e^(−rt); departures = ∫ rN dt.
 	r := p / (8 + 4) // per hour

@@ -1,6 +1,7 @@
 package churn
 
 import (
+	"github.com/cairn-storage/cairn/sim/internal/stattest"
 	"math"
 	"strings"
 	"testing"
@@ -137,15 +138,15 @@ func TestSamplesMatchDistribution(t *testing.T) {
 			xs[j] = float64(v)
 			sum += float64(v)
 		}
-		D := ksStat(xs, func(x float64) float64 { return s.CDF(sim.Duration(x)) })
-		if crit := ksCritical01(n); D > crit {
+		D := stattest.KS(xs, func(x float64) float64 { return s.CDF(sim.Duration(x)) })
+		if crit := stattest.KSCritical01(n); D > crit {
 			t.Errorf("%v: KS D %.4f > %.4f", d, D, crit)
 		}
 		mean := sum / n / float64(sim.Hour)
-		t.Logf("%v: KS D %.4f (crit %.4f), sample mean %.3f h", d, D, ksCritical01(n), mean)
+		t.Logf("%v: KS D %.4f (crit %.4f), sample mean %.3f h", d, D, stattest.KSCritical01(n), mean)
 		if d == weib06 {
 			wrong := distuv.Exponential{Rate: 1 / float64(d.Mean)}
-			if D := ksStat(xs, wrong.CDF); D < ksCritical01(n) {
+			if D := stattest.KS(xs, wrong.CDF); D < stattest.KSCritical01(n) {
 				t.Errorf("KS cannot tell weibull(0.6) from exponential: D %.4f", D)
 			}
 		}
@@ -169,8 +170,8 @@ func TestResiduals(t *testing.T) {
 			xs[j] = float64(s.Residual())
 		}
 		fe := equilibriumCDF(s, float64(d.MeanDuration()))
-		D := ksStat(xs, fe)
-		if crit := ksCritical01(n); D > crit {
+		D := stattest.KS(xs, fe)
+		if crit := stattest.KSCritical01(n); D > crit {
 			t.Errorf("%v residual: KS D %.4f > %.4f", d, D, crit)
 		}
 		t.Logf("%v residual: KS D %.4f", d, D)

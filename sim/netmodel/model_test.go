@@ -1,6 +1,7 @@
 package netmodel
 
 import (
+	"github.com/cairn-storage/cairn/sim/internal/stattest"
 	"math"
 	"slices"
 	"strings"
@@ -119,16 +120,8 @@ func TestPropagationTriangle(t *testing.T) {
 
 // ksLogNormal is the Kolmogorov–Smirnov statistic of x against a lognormal.
 func ksLogNormal(x []float64, median, sigma float64) float64 {
-	s := slices.Clone(x)
-	slices.Sort(s)
 	d := distuv.LogNormal{Mu: math.Log(median), Sigma: sigma}
-	n := float64(len(s))
-	ks := 0.0
-	for i, v := range s {
-		f := d.CDF(v)
-		ks = max(ks, math.Abs(f-float64(i)/n), math.Abs(float64(i+1)/n-f))
-	}
-	return ks
+	return stattest.KS(slices.Clone(x), d.CDF)
 }
 
 // Access delays, upload and download rates are the configured lognormals

@@ -1,6 +1,7 @@
 package workload
 
 import (
+	"github.com/cairn-storage/cairn/sim/internal/stattest"
 	"math"
 	"slices"
 	"testing"
@@ -63,13 +64,13 @@ func TestPoissonArrivals(t *testing.T) {
 			prev = at
 		}
 		exp := distuv.Exponential{Rate: c.rate}
-		d := ksStat(gaps, exp.CDF)
-		crit := ksCritical01(len(gaps))
+		d := stattest.KS(gaps, exp.CDF)
+		crit := stattest.KSCritical01(len(gaps))
 		if d > crit {
 			t.Errorf("%s: KS %.4f against exponential(%g/h), critical %.4f", c.name, d, c.rate, crit)
 		}
 		off := distuv.Exponential{Rate: c.rate * 1.05}
-		if d := ksStat(gaps, off.CDF); d <= crit {
+		if d := stattest.KS(gaps, off.CDF); d <= crit {
 			t.Errorf("%s: KS %.4f against a rate 5%% off passes (critical %.4f): the test has no power", c.name, d, crit)
 		}
 		t.Logf("%s: %d arrivals (mean %.0f), KS %.4f (critical %.4f)", c.name, len(c.times), mean, d, crit)
@@ -103,8 +104,8 @@ func TestSizes(t *testing.T) {
 			}
 			xs[j] = float64(v)
 		}
-		ks := ksStat(xs, s.CDF) // sorts xs
-		crit := ksCritical01(n)
+		ks := stattest.KS(xs, s.CDF) // sorts xs
+		crit := stattest.KSCritical01(n)
 		if ks > crit {
 			t.Errorf("%v: KS %.4f, critical %.4f", d, ks, crit)
 		}
@@ -128,7 +129,7 @@ func TestSizes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ks := ksStat(xs, off.CDF); ks <= crit {
+		if ks := stattest.KS(xs, off.CDF); ks <= crit {
 			t.Errorf("%v: KS %.4f against a law 10%% off passes: no power", d, ks)
 		}
 		t.Logf("%v: KS %.4f (critical %.4f), median %.0f, p99 %.0f", d, ks, crit, s.Quantile(0.5), s.Quantile(0.99))

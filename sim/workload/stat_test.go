@@ -2,28 +2,9 @@ package workload
 
 import (
 	"math"
-	"slices"
 
 	"gonum.org/v1/gonum/stat/distuv"
 )
-
-// ksStat is the one-sample Kolmogorov–Smirnov statistic of xs against cdf. It sorts xs.
-func ksStat(xs []float64, cdf func(float64) float64) float64 {
-	slices.Sort(xs)
-	n := float64(len(xs))
-	d := 0.0
-	for i, x := range xs {
-		f := cdf(x)
-		d = max(d, f-float64(i)/n, float64(i+1)/n-f)
-	}
-	return d
-}
-
-// ksCritical01 is the KS critical value at alpha 0.01 for n samples (Stephens' finite-n form).
-func ksCritical01(n int) float64 {
-	s := math.Sqrt(float64(n))
-	return 1.628 / (s + 0.12 + 0.11/s)
-}
 
 // z999 is the two-sided 99.9 % normal quantile: fixed-seed checks fail by chance once in a
 // thousand seeds, not once in a hundred.
