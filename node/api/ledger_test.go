@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -571,11 +570,11 @@ func TestLedgerImportPassesRawBody(t *testing.T) {
 }
 
 // A body over MaxImportBody is refused as bad_request, whatever the backend does with the
-// read error (here it wraps it). It takes about a second, but 4 to 6 under the race detector:
-// skipped there (TestLedgerImportMaxBytesMapping covers the mapping).
+// read error (here it wraps it). It takes about a second, 4 to 6 under the race detector, so
+// CI (which runs -race) runs it; only -short skips it.
 func TestLedgerImportTooLarge(t *testing.T) {
-	if testing.Short() || raceEnabled() {
-		t.Skip("sends 1 GiB over loopback: too slow under -short or -race")
+	if testing.Short() {
+		t.Skip("sends 1 GiB over loopback")
 	}
 	fl := newFakeLedger()
 	_, c := newTestServer(t, fl)
@@ -595,20 +594,6 @@ func TestLedgerImportTooLarge(t *testing.T) {
 	if n != MaxImportBody || !errors.As(rerr, &tooBig) {
 		t.Fatalf("backend read %d bytes then %v, want %d then a MaxBytesError", n, rerr, int64(MaxImportBody))
 	}
-}
-
-// raceEnabled reports whether the test binary was built with -race.
-func raceEnabled() bool {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return false
-	}
-	for _, s := range bi.Settings {
-		if s.Key == "-race" {
-			return s.Value == "true"
-		}
-	}
-	return false
 }
 
 // The MaxBytesError mapping, without sending a gigabyte: a backend returning one (bare or
